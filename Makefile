@@ -1,0 +1,40 @@
+# Cloning in Python: `make lab` to learn, `make test` to check the course still works.
+# Each target sets itself up: it creates .venv (Python 3.11+) and installs the course if needed.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.course-installed
+PROFILE ?= quick
+DEVICE  ?= auto
+KERNEL  := cloning-in-python
+
+.PHONY: setup lab test course notebooks bench clean-cache
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (Cloning in Python)"
+	touch $(STAMP)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/00_welcome_and_setup.ipynb
+
+test: setup
+	$(PY) -m pytest --nbval
+
+course: setup
+	$(PY) -m course_utils.exercises course --profile $(PROFILE) --device $(DEVICE)
+
+notebooks: setup
+	$(PY) -m course_utils.exercises build
+
+bench: setup
+	$(PY) -m benchmarks
+
+clean-cache:
+	rm -rf .cache build

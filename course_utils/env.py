@@ -1,0 +1,150 @@
+"""Environment of the course: paths, cache, seeds, device choice and the set-up check.
+
+Introduced in ``00_welcome_and_setup.ipynb``; every later notebook uses ``cache_dir``,
+``seed_everything`` and ``pick_device``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import random
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+
+#: Packages the course imports, as (distribution name, import name).
+PACKAGES = [
+    ("numpy", "numpy"), ("scipy", "scipy"), ("pandas", "pandas"), ("matplotlib", "matplotlib"),
+    ("torch", "torch"), ("torchaudio", "torchaudio"), ("librosa", "librosa"),
+    ("soundfile", "soundfile"), ("scikit-learn", "sklearn"), ("tqdm", "tqdm"),
+    ("espeakng-loader", "espeakng_loader"), ("resemblyzer", None), ("speechmos", None),
+    ("onnxruntime", "onnxruntime"), ("ipywidgets", "ipywidgets"), ("papermill", "papermill"),
+    ("nbval", "nbval"),
+]
+MIN_FREE_GB = 2.0
+
+
+def cache_dir(*parts: str) -> Path:
+    """Folder for generated audio, features and checkpoints (git ignores it); created on demand.
+
+    ``$COURSE_CACHE`` overrides the default ``<repo>/.cache``. Introduced in notebook 00.
+    """
+    root = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache")).expanduser()
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and GPU) for a reproducible run (notebook 00)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str = "auto") -> str:
+    """Return ``"cuda"``, ``"mps"`` or ``"cpu"``; ``"auto"`` takes the best available (notebook 00).
+
+    Asking for a device that is not there raises a ``RuntimeError`` that says what is available.
+    """
+    import torch
+
+    available = ["cpu"]
+    if torch.cuda.is_available():
+        available.insert(0, "cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        available.insert(0, "mps")
+    if name == "auto":
+        return available[0]
+    if name not in ("cuda", "mps", "cpu"):
+        raise ValueError(f"DEVICE must be 'auto', 'cuda', 'mps' or 'cpu', not {name!r}")
+    if name not in available:
+        raise RuntimeError(f"DEVICE={name!r} is not available here; available: {available}. "
+                           "Use DEVICE='auto' to pick the best one.")
+    return name
+
+
+@dataclass
+class CheckItem:
+    """One line of the environment check: what was checked, whether it passed, details."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{'OK' if self.ok else 'FAIL'}] {self.name}: {self.detail}"
+
+
+def _check_package(dist: str, module: str | None) -> CheckItem:
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return CheckItem(dist, False, "not installed: run `make lab` or `pip install -e .`")
+    if module:
+        try:
+            __import__(module)
+        except Exception as exc:  # a broken install shows up here, not deep in a notebook
+            return CheckItem(dist, False, f"{version} installed but import failed: {exc}")
+    return CheckItem(dist, True, version)
+
+
+def _check_espeak() -> CheckItem:
+    import espeakng_loader
+
+    voices = Path(espeakng_loader.get_data_path()) / "voices"
+    lib = Path(espeakng_loader.get_library_path())
+    if not lib.exists():
+        return CheckItem("espeak-ng", False, f"library missing at {lib}")
+    count = sum(1 for p in voices.rglob("*") if p.is_file())
+    languages = sum(1 for _ in (Path(espeakng_loader.get_data_path()) / "lang").rglob("*") if _.is_file())
+    ok = count > 0 and languages > 0
+    return CheckItem("espeak-ng", ok, f"{languages} languages, {count} voice variants (from the wheel)")
+
+
+def _check_resemblyzer_weights() -> CheckItem:
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or spec.origin is None:
+        return CheckItem("speaker-encoder weights", False, "resemblyzer is not installed")
+    weights = Path(spec.origin).parent / "pretrained.pt"
+    if not weights.exists():
+        return CheckItem("speaker-encoder weights", False, f"missing: {weights.name} not in the wheel")
+    return CheckItem("speaker-encoder weights", True, f"pretrained.pt, {weights.stat().st_size / 1e6:.1f} MB")
+
+
+def _check_dnsmos() -> CheckItem:
+    spec = importlib.util.find_spec("speechmos")
+    if spec is None or spec.origin is None:
+        return CheckItem("DNSMOS models", False, "speechmos is not installed")
+    models = sorted(Path(spec.origin).parent.rglob("*.onnx"))
+    return CheckItem("DNSMOS models", bool(models), f"{len(models)} ONNX models in the wheel")
+
+
+def environment_report() -> list[CheckItem]:
+    """Check Python, packages, device, espeak-ng, pretrained weights and disk (notebook 00)."""
+    items = [CheckItem("Python", sys.version_info >= (3, 11),
+                       f"{platform.python_version()} (3.11 or newer needed)")]
+    items += [_check_package(dist, module) for dist, module in PACKAGES]
+    try:
+        items.append(CheckItem("torch device", True, pick_device("auto")))
+    except Exception as exc:
+        items.append(CheckItem("torch device", False, str(exc)))
+    for check in (_check_espeak, _check_resemblyzer_weights, _check_dnsmos):
+        try:
+            items.append(check())
+        except Exception as exc:
+            items.append(CheckItem(check.__name__.removeprefix("_check_"), False, str(exc)))
+    free = shutil.disk_usage(cache_dir()).free / 1e9
+    items.append(CheckItem("free disk for the cache", free >= MIN_FREE_GB,
+                           f"{free:.1f} GB free (at least {MIN_FREE_GB:.0f} GB needed)"))
+    return items

@@ -1,0 +1,174 @@
+"""Single source for exercises: ``solutions/`` -> ``notebooks/``, and running the course.
+
+Introduced in ``00_welcome_and_setup.ipynb``.  In a solution notebook, the code a learner must
+write sits between two marker lines::
+
+    # BEGIN SOLUTION
+    answer = [[0] * 3 for _ in range(3)]
+    # END SOLUTION
+
+``build`` writes the student twin with each region replaced by its stub: the region's
+``# STUB: ...`` lines (prefix removed) if it has any, else ``raise NotImplementedError``.
+Outputs and execution counts are cleared.  Commands::
+
+    python -m course_utils.exercises build          # regenerate notebooks/
+    python -m course_utils.exercises check          # exit 1 if notebooks/ is stale
+    python -m course_utils.exercises run solutions/01_names_references_and_copies.ipynb
+    python -m course_utils.exercises course --profile quick --device auto
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from course_utils.env import REPO_ROOT
+
+SOLUTIONS = REPO_ROOT / "solutions"
+NOTEBOOKS = REPO_ROOT / "notebooks"
+BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB:"
+DEFAULT_STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
+KERNEL = {"name": "cloning-in-python", "display_name": "Python (Cloning in Python)", "language": "python"}
+
+
+def solution_notebooks() -> list[Path]:
+    """The numbered solution notebooks, in course order."""
+    return sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def strip_solutions(source: str, where: str = "cell") -> str:
+    """Replace each ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` region of ``source`` by its stub."""
+    out: list[str] = []
+    region: list[str] | None = None
+    indent = ""
+    for number, line in enumerate(source.splitlines(), 1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if region is not None:
+                raise ValueError(f"{where}, line {number}: nested {BEGIN}")
+            region, indent = [], line[: len(line) - len(line.lstrip())]
+        elif marker == END:
+            if region is None:
+                raise ValueError(f"{where}, line {number}: {END} without {BEGIN}")
+            stubs = [l.strip()[len(STUB):].strip() for l in region if l.strip().startswith(STUB)]
+            out += [indent + s for s in (stubs or [DEFAULT_STUB])]
+            region = None
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:
+        raise ValueError(f"{where}: {BEGIN} without {END}")
+    return "\n".join(out)
+
+
+def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """Return the student twin of a solution notebook: stubs in place, no outputs."""
+    student = copy.deepcopy(nb)
+    for index, cell in enumerate(student.cells):
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source, f"{name}, cell {index}")
+            cell.outputs, cell.execution_count = [], None
+    student.metadata.pop("papermill", None)
+    student.metadata["kernelspec"] = dict(KERNEL)
+    return student
+
+
+def _render(nb: nbformat.NotebookNode) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def build(check_only: bool = False) -> list[str]:
+    """Write (or, with ``check_only``, compare) every student notebook; return the stale names."""
+    NOTEBOOKS.mkdir(exist_ok=True)
+    stale = []
+    expected_names = set()
+    for path in solution_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        text = _render(student_version(nb, path.name))
+        target = NOTEBOOKS / path.name
+        expected_names.add(path.name)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            stale.append(path.name)
+            if not check_only:
+                target.write_text(text, encoding="utf-8")
+    for orphan in sorted(set(p.name for p in NOTEBOOKS.glob("*.ipynb")) - expected_names):
+        stale.append(orphan)
+        if not check_only:
+            (NOTEBOOKS / orphan).unlink()
+    return stale
+
+
+def run(path: Path, timeout: int = 1800) -> float:
+    """Execute a solution notebook in place (outputs stored, for authors); return seconds."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata["kernelspec"] = dict(KERNEL)
+    path.write_text(_render(nb), encoding="utf-8")
+    return elapsed
+
+
+def course(profile: str, device: str, out: Path, only: list[str] | None = None) -> dict[str, float]:
+    """Run every solution notebook in order with papermill into ``out``; return seconds each."""
+    import papermill
+
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    for path in solution_notebooks():
+        if only and not any(path.name.startswith(prefix) for prefix in only):
+            continue
+        start = time.perf_counter()
+        papermill.execute_notebook(str(path), str(out / path.name), cwd=str(path.parent),
+                                   kernel_name="python3", progress_bar=False,
+                                   parameters={"PROFILE": profile, "DEVICE": device})
+        timings[path.name] = round(time.perf_counter() - start, 1)
+        print(f"{path.name}: {timings[path.name]:.1f} s", flush=True)
+    (out / "timings.json").write_text(json.dumps({"profile": profile, "device": device,
+                                                  "seconds": timings}, indent=1) + "\n")
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.exercises", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="regenerate notebooks/ from solutions/")
+    sub.add_parser("check", help="exit 1 if notebooks/ is stale")
+    run_p = sub.add_parser("run", help="execute solution notebooks in place")
+    run_p.add_argument("paths", nargs="+", type=Path)
+    course_p = sub.add_parser("course", help="run every solution notebook with papermill")
+    course_p.add_argument("--profile", choices=["quick", "full"], default="quick")
+    course_p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    course_p.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "course")
+    course_p.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 01 02")
+    args = parser.parse_args(argv)
+    if args.command in ("build", "check"):
+        stale = build(check_only=args.command == "check")
+        verb = "stale" if args.command == "check" else "written"
+        print(f"{len(stale)} student notebook(s) {verb}" + (": " + ", ".join(stale) if stale else ""))
+        return 1 if stale and args.command == "check" else 0
+    if args.command == "run":
+        for path in args.paths:
+            print(f"{path}: executed in {run(path):.1f} s", flush=True)
+        return 0
+    course(args.profile, args.device, args.out, args.only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
