@@ -1,0 +1,79 @@
+"""Run the benchmarks, record them with the machine they ran on, refresh the README table.
+
+    python -m benchmarks                 # every benchmarks/bench_*.py
+    python -m benchmarks copying audio   # only bench_copying.py and bench_audio.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+README = HERE.parent / "README.md"
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def machine() -> dict:
+    """Where the numbers were measured."""
+    import torch
+
+    info = {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return info
+
+
+def markdown_table(results: dict) -> str:
+    """The README table: one row per measurement, grouped by topic."""
+    rows = ["| topic | measurement | value | note |", "|---|---|---|---|"]
+    for topic, entry in sorted(results.items()):
+        for r in entry["results"]:
+            value = f"{r['value']:.3g} {r['unit']}".strip() if isinstance(r["value"], (int, float)) else r["value"]
+            rows.append(f"| {topic} | {r['name']} | {value} | {r.get('note', '')} |")
+    machines = sorted({json.dumps(e["machine"], sort_keys=True) for e in results.values()})
+    where = "; ".join(f"{m['cpu_count']} CPUs, {m['platform']}, torch {m['torch']}, GPU: {m['gpu'] or 'none'}"
+                      for m in map(json.loads, machines))
+    return "\n".join(rows) + f"\n\nMeasured on: {where}."
+
+
+def update_readme(table: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        README.write_text(head + START + "\n" + table + "\n" + END + rest.split(END, 1)[1], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("topics", nargs="*", help="topics to run (default: all)")
+    args = parser.parse_args(argv)
+    available = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    unknown = set(args.topics) - set(available)
+    if unknown:
+        parser.error(f"unknown topics {sorted(unknown)}; available: {available}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for topic in args.topics or available:
+        start = time.perf_counter()
+        module = importlib.import_module(f"benchmarks.bench_{topic}")
+        rows = module.run()
+        results[topic] = {"machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                          "seconds": round(time.perf_counter() - start, 1), "results": rows}
+        for r in rows:
+            print(f"{topic:10s} {r['name']}: {r['value']} {r['unit']}", flush=True)
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    update_readme(markdown_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Single-source exercises: stubs, stale student notebooks, checker cells, notebook hygiene."""
+
+import json
+import re
+
+import nbformat
+import pytest
+
+from course_utils import check, exercises
+from course_utils.env import REPO_ROOT
+
+SOLUTIONS = exercises.solution_notebooks()
+MIN_EXERCISES = 4          # every notebook from 01 on has at least this many checked exercises
+HEAVY_FROM = 4             # notebooks 04 onwards start with a papermill parameters cell
+MAX_NOTEBOOK_BYTES = 3_000_000
+
+
+def number(path):
+    return int(path.name[:2])
+
+
+def checker_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and "checker" in c.metadata.get("tags", [])]
+
+
+# --- stubs ------------------------------------------------------------------------------------
+
+def test_strip_solutions_default_stub_keeps_indentation():
+    source = "def f(x):\n    # BEGIN SOLUTION\n    return x + 1\n    # END SOLUTION\nprint(f)"
+    assert exercises.strip_solutions(source) == (
+        "def f(x):\n    " + exercises.DEFAULT_STUB + "\nprint(f)")
+
+
+def test_strip_solutions_uses_stub_lines():
+    source = "# BEGIN SOLUTION\n# STUB: answer = ...  # fill in\nanswer = 42\n# END SOLUTION"
+    assert exercises.strip_solutions(source) == "answer = ...  # fill in"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("# BEGIN SOLUTION\nx = 1", "without # END"),
+    ("x = 1\n# END SOLUTION", "without # BEGIN"),
+    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION", "nested"),
+])
+def test_strip_solutions_rejects_broken_markers(source, message):
+    with pytest.raises(ValueError, match=message):
+        exercises.strip_solutions(source, "nb.ipynb, cell 3")
+
+
+def test_student_notebooks_are_up_to_date():
+    stale = exercises.build(check_only=True)
+    assert not stale, (f"notebooks/ is stale for {stale}: run "
+                       "`python -m course_utils.exercises build` (or `make notebooks`)")
+
+
+def test_student_notebooks_hold_no_solutions_and_no_outputs():
+    for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+                assert exercises.BEGIN not in cell.source, path.name
+
+
+# --- checker helper ---------------------------------------------------------------------------
+
+def test_checker_reports_expected_and_got():
+    with pytest.raises(check.ExerciseFailed, match=r"(?s)\[FAIL\] x: sum.*expected: 3.*got:      4.*Hint: add"):
+        with check.exercise("x", hint="add") as ex:
+            ex.equal(4, 3, "sum")
+
+
+def test_checker_says_todo_on_a_stub():
+    def stub():
+        raise NotImplementedError("Exercise")
+
+    with pytest.raises(check.ExerciseFailed, match=r"\[TODO\] y"):
+        with check.exercise("y", hint="h") as ex:
+            ex.equal(stub(), 1, "value")
+
+
+def test_checker_passes_and_counts(capsys):
+    with check.exercise("z", hint="h") as ex:
+        ex.close(0.1 + 0.2, 0.3, "float sum")
+        ex.raises(ZeroDivisionError, lambda: 1 / 0, "division by zero")
+        ex.true([1], "non-empty")
+    assert capsys.readouterr().out == "[OK] z: all 3 checks passed\n"
+
+
+# --- solution notebook hygiene ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_notebook_hygiene(path):
+    text = path.read_text(encoding="utf-8")
+    assert len(text.encode()) < MAX_NOTEBOOK_BYTES, "keep notebooks light: smaller figures, fewer players"
+    for leak in (str(REPO_ROOT), "/home/", "/root/"):
+        assert leak not in text, f"{path.name} stores an absolute path ({leak})"
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.kernelspec.name == exercises.KERNEL["name"]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), "solutions/ must be committed executed"
+    for cell in code:
+        assert "raises-exception" not in cell.metadata.get("tags", []), "use try/except instead"
+    if number(path) >= HEAVY_FROM:
+        first = code[0]
+        assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged parameters"
+        for name in ("PROFILE", "DEVICE", "SEED"):
+            assert re.search(rf"^{name}\s*=", first.source, re.M), f"parameters cell lacks {name}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_checkers_pass(path):
+    nb = nbformat.read(path, as_version=4)
+    checkers = checker_cells(nb)
+    if number(path) >= 1:
+        assert len(checkers) >= MIN_EXERCISES, f"{path.name}: {len(checkers)} checked exercises"
+    for cell in checkers:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "[OK]" in text, f"{path.name}: checker cell did not print [OK]:\n{cell.source}"
+
+
+# --- the student notebooks: every checker fails on the stub ------------------------------------
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_student_checkers_fail_on_stubs(path):
+    from nbclient import NotebookClient
+
+    student_path = REPO_ROOT / "notebooks" / path.name
+    nb = nbformat.read(student_path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(student_path.parent)}}).execute()
+    for cell in checker_cells(nb):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert errors and errors[0].ename == "ExerciseFailed", (
+            f"{path.name}: a checker passed (or crashed) on the stub:\n{cell.source}\n"
+            + json.dumps([dict(o) for o in cell.outputs])[:800])
+        assert re.search(r"\[(TODO|FAIL)\]", errors[0].evalue) and "Hint:" in errors[0].evalue
