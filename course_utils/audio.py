@@ -520,6 +520,30 @@ def unbatch(features: torch.Tensor, lengths: torch.Tensor) -> list[np.ndarray]:
     return [features[i, :, : int(n)].cpu().numpy() for i, n in enumerate(lengths)]
 
 
+def durations_in_frames(spans: Sequence[tuple[str, int, int]], n_samples: int,
+                        config: ConfigLike = "synthesizer") -> np.ndarray:
+    """Frames of each ``(symbol, start_sample, end_sample)`` span, summing to the frame count (notebook 04).
+
+    A frame belongs to the span that holds its centre sample (``t * hop_length``, or
+    ``t * hop + n_fft // 2`` without ``center``); frames whose centre lies past the audio go to
+    the last span.  Spans must cover ``[0, n_samples)`` contiguously, as ``voices`` gives them.
+    These are the duration targets of a synthesiser (notebook 08).
+    """
+    cfg = preset(config)
+    if not spans:
+        raise AudioError("durations_in_frames: no spans given")
+    edges = [int(spans[0][1])] + [int(end) for _, _, end in spans]
+    if edges[0] != 0 or edges[-1] != n_samples or any(int(s[1]) != edges[i] for i, s in enumerate(spans)):
+        raise AudioError(f"durations_in_frames: spans must cover [0, {n_samples}) contiguously, "
+                         f"got {edges[0]}..{edges[-1]} (gaps or overlaps?)")
+    offset = 0 if cfg.center else cfg.n_fft // 2
+    total = cfg.n_frames(n_samples)
+    # first frame index whose centre t * hop + offset is >= each edge
+    first = np.clip(-(-(np.asarray(edges) - offset) // cfg.hop_length), 0, total)
+    first[-1] = total
+    return np.diff(first).astype(np.int64)
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -551,7 +575,7 @@ def features_from_file(path: PathLike, config: ConfigLike = "synthesizer") -> np
 
 __all__ = [
     "AudioError", "AudioFileNotFoundError", "FeatureConfig", "PRESETS", "MIN_SR", "MAX_SR",
-    "check_wav", "features_from_file", "load", "log_mel", "log_mel_batch", "lufs",
+    "check_wav", "durations_in_frames", "features_from_file", "load", "log_mel", "log_mel_batch", "lufs",
     "mel_filterbank", "mel_spectrogram", "normalize_loudness", "peak_dbfs", "preprocess",
     "preset", "resample", "rms_dbfs", "save", "speech_bounds", "spectrogram", "stft",
     "to_mono", "trim_silence", "unbatch",

@@ -301,3 +301,22 @@ def test_preprocess_pipeline(name, tmp_path):
     path = audio.save(tmp_path / "x.wav", x, 44100)
     feats = audio.features_from_file(path, cfg)
     assert feats.shape[0] == cfg.n_mels and np.isfinite(feats).all()
+
+
+# --- alignment ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("center", [True, False])
+def test_durations_in_frames_follow_frame_centres(center):
+    cfg = audio.PRESETS["synthesizer"].replace(center=center)
+    n = 10_000
+    spans = [("_", 0, 300), ("a", 300, 301), ("b", 301, 5000), ("_", 5000, n)]
+    durations = audio.durations_in_frames(spans, n, cfg)
+    assert durations.sum() == cfg.n_frames(n) and (durations >= 0).all()
+    offset = 0 if center else cfg.n_fft // 2
+    centres = np.arange(cfg.n_frames(n)) * cfg.hop_length + offset
+    owner = np.repeat(np.arange(len(spans)), durations)
+    for t, k in zip(centres, owner):
+        if t < n:
+            assert spans[k][1] <= t < spans[k][2]
+    with pytest.raises(audio.AudioError, match="contiguously"):
+        audio.durations_in_frames([("a", 0, 10), ("b", 20, n)], n, cfg)
