@@ -234,20 +234,46 @@ class Utterance:
 def _spans(events: list[tuple[int, str]], n_samples: int) -> list[tuple[str, int, int]]:
     """Turn espeak phoneme onsets ``(sample, symbol)`` (sorted) into contiguous spans over the audio.
 
-    Silence before the first phoneme and espeak's empty "pause" phonemes become ``"_"``;
-    neighbouring pauses merge; zero-length spans are dropped, so every span has length > 0,
-    the first starts at 0, each starts where the previous ends and the last ends at ``n_samples``.
+    Silence before the first phoneme and espeak's empty "pause" phonemes become ``"_"`` and
+    neighbouring pauses merge.  espeak synthesises some phonemes as part of the one before
+    (a vowel and a following /l/ as in "sells"): both onsets then carry the same sample, and
+    the shared span is split evenly between them, so every phoneme of the transcription keeps
+    a span of its own.  Every span has length > 0, the first starts at 0, each starts where the
+    previous one ends and the last ends at ``n_samples``.
     """
-    onsets = [(0, PAUSE)] + [(min(max(s, 0), n_samples), sym or PAUSE) for s, sym in events]
+    groups: list[list] = [[0, [PAUSE]]]          # [start, symbols sharing the span]
+    for sample, symbol in events:
+        sample, symbol = min(max(sample, 0), n_samples), symbol or PAUSE
+        if sample == groups[-1][0] and symbol != PAUSE and groups[-1][1] == [PAUSE]:
+            groups[-1] = [sample, [symbol]]      # a phoneme replaces an empty pause
+        elif sample == groups[-1][0]:
+            if symbol != PAUSE:
+                groups[-1][1].append(symbol)
+        else:
+            # same-sample onsets before this one had no span of their own: they share the previous one
+            if len(groups[-1][1]) > 1 and len(groups) > 1:
+                *early, last = groups[-1][1]
+                groups[-2][1].extend(early)
+                groups[-1][1] = [last]
+            groups.append([sample, [symbol]])
+    if len(groups[-1][1]) > 1 and len(groups) > 1:
+        *early, last = groups[-1][1]
+        groups[-2][1].extend(early)
+        groups[-1][1] = [last]
     spans: list[tuple[str, int, int]] = []
-    for i, (start, symbol) in enumerate(onsets):
-        end = onsets[i + 1][0] if i + 1 < len(onsets) else n_samples
+    for i, (start, symbols) in enumerate(groups):
+        end = groups[i + 1][0] if i + 1 < len(groups) else n_samples
         if end <= start:
             continue
-        if spans and spans[-1][0] == PAUSE and symbol == PAUSE:
-            spans[-1] = (PAUSE, spans[-1][1], end)
-        else:
-            spans.append((symbol, start, end))
+        if len(symbols) > 1 and PAUSE in symbols:
+            symbols = [s for s in symbols if s != PAUSE]
+        symbols = symbols[: end - start]
+        cuts = [start + (end - start) * j // len(symbols) for j in range(len(symbols))] + [end]
+        for symbol, a, b in zip(symbols, cuts, cuts[1:]):
+            if spans and spans[-1][0] == PAUSE and symbol == PAUSE:
+                spans[-1] = (PAUSE, spans[-1][1], b)
+            else:
+                spans.append((symbol, a, b))
     return spans
 
 
