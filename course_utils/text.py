@@ -231,6 +231,12 @@ def _sub(pattern: str, repl, text: str, flags: int = 0) -> str:
 
 def _unicode(text: str) -> str:
     text = "".join(_QUOTES.get(c, c) for c in text)
+    # before NFKC turns them into digits: m² -> square meters, other ² -> squared
+    text = _sub(r"(?<![A-Za-z])(km|cm|mm|m|ft)([²³])",
+                lambda m: (" square " if m.group(2) == "²" else " cubic ") + _plural(UNITS[m.group(1)], "many"), text)
+    text = text.replace("²", " squared ").replace("³", " cubed ")
+    # a web address is read as its host name: https://www.example.com/a?b -> www.example.com
+    text = _sub(r"\b(?:https?://|ftp://)([^\s/?#]+)[^\s]*", r"\1", text)
     text = _sub("(\\d)?([" + "".join(_VULGAR) + "])",
                 lambda m: (m.group(1) + " and " if m.group(1) else " ") + _VULGAR[m.group(2)] + " ", text)
     text = unicodedata.normalize("NFKC", text)
@@ -250,6 +256,7 @@ def _abbreviations(text: str) -> str:
     text = _sub(r"\bSt\b\.?", "street", text)
     text = _sub(r"\b(Mr|Mrs|Ms)\b\.?(?=\s)", lambda m: ABBREVIATIONS[m.group(1)], text)
     text = _sub(r"\b[Nn]o\.\s?(?=\d)", "number ", text)
+    text = _sub(r"#(?=[A-Za-z])", "hashtag ", text)
     for short, words in ABBREVIATIONS.items():
         text = re.sub(r"\b" + re.escape(short) + r"\.(\s*$)?",
                       lambda m, w=words: w + ("." if m.group(1) is not None else ""), text)
