@@ -186,10 +186,15 @@ def _deepcopy_tuple_rest(x, memo, y, it, a):
 def _tuple_result(x, memo, y):
     # The tuple itself is not memoised before its items, but a recursive structure may have put
     # a copy of it into memo meanwhile: that copy wins.
-    try:
-        return memo[id(x)]
-    except KeyError:
-        pass
+    if type(memo) is dict:  # same answer as the stdlib's memo[id(x)] / KeyError, without the raise
+        found = memo.get(id(x), _nil)
+        if found is not _nil:
+            return found
+    else:
+        try:
+            return memo[id(x)]
+        except KeyError:
+            pass
     for k, j in zip(x, y):
         if k is not j:
             return tuple(y)

@@ -158,7 +158,11 @@ def draw_references(*args, show_atoms: bool = False, title: str | None = None, a
     for depth, col in columns.items():
         for row, node in enumerate(col):
             pos[node.obj_id] = (depth * 2.0, -(row - (len(col) - 1) / 2))
-    for src, dst, key in graph.edges:
+    merged: dict[tuple[int, int], list[str]] = {}
+    for src, dst, key in graph.edges:  # several references from one object to another: one arrow
+        merged.setdefault((src, dst), []).append(key)
+    for (src, dst), keys in merged.items():
+        key = ",".join(k for k in keys if k)
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         if src == dst:
             ax.annotate("", xy=(x0 + 0.25, y0 + 0.2), xytext=(x0 + 0.5, y0 + 0.05),
@@ -167,7 +171,7 @@ def draw_references(*args, show_atoms: bool = False, title: str | None = None, a
         ax.annotate("", xy=(x1 - 0.45, y1), xytext=(x0 + 0.45, y0),
                     arrowprops=dict(arrowstyle="->", color="0.45", lw=1,
                                     connectionstyle="arc3,rad=0.15" if x1 <= x0 else "arc3,rad=0"))
-        if key and len(graph.edges) <= 30:
+        if key and len(merged) <= 30:
             if x1 <= x0:  # a reference back to an earlier column: label above the arc
                 ax.text((x0 + x1) / 2, max(y0, y1) + 0.32, key, fontsize=7, ha="center", color="0.3")
             else:
