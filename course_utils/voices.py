@@ -37,7 +37,7 @@ import numpy as np
 from course_utils.env import DATA_DIR, cache_dir
 
 __all__ = [
-    "VoiceSpec", "Utterance", "synthesize", "accents", "variants", "speakers", "speaker",
+    "VoiceSpec", "Utterance", "synthesize", "accents", "variants", "speakers", "speaker", "speaker_table",
     "prompts", "CorpusItem", "Corpus", "build_corpus", "load_libritts", "load_vctk",
     "load_recordings", "SAMPLE_RATE", "PAUSE", "CORPUS_VERSION",
 ]
@@ -119,7 +119,11 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 @lru_cache(maxsize=1)
 def _private_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="course-espeak-"))
+    import atexit
+
+    path = Path(tempfile.mkdtemp(prefix="course-espeak-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 class _FreshEspeak:
@@ -131,6 +135,7 @@ class _FreshEspeak:
         _FreshEspeak.count += 1
         source = _library_path()
         self.path = _private_dir() / f"{_FreshEspeak.count}-{source.name}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # in case a /tmp cleaner removed it
         shutil.copyfile(source, self.path)
         self.lib = _declare(ctypes.CDLL(str(self.path)))
         rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(_data_path()).encode(),
@@ -362,6 +367,19 @@ def speakers(split: str = "train") -> list[VoiceSpec]:
     if split not in ("train", "heldout"):
         raise ValueError(f"split must be 'train', 'heldout' or 'all', not {split!r}")
     return [s for s in everyone if _is_heldout(s) == (split == "heldout")]
+
+
+def speaker_table(split: str = "all"):
+    """The speakers as a pandas DataFrame: id, split, accent, variant, pitch, range, rate (notebook 04).
+
+    ``data/speakers.csv`` holds the same table for reading without Python (a test keeps it equal).
+    """
+    import pandas as pd
+
+    rows = [{"speaker": s.name, "split": "heldout" if _is_heldout(s) else "train", "accent": s.accent,
+             "accent_name": ACCENTS[s.accent], "variant": s.variant, "pitch": s.pitch,
+             "pitch_range": s.pitch_range, "rate": s.rate} for s in speakers(split)]
+    return pd.DataFrame(rows)
 
 
 def speaker(name: str) -> VoiceSpec:

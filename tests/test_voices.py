@@ -340,3 +340,15 @@ def test_libritts_and_vctk_layouts_are_read(tmp_path):
     corpus = voices.load_vctk(tmp_path)
     assert corpus.items[0].speaker == "p225" and corpus.items[0].text == "Please call Stella."
     assert corpus.load(0)[1] == 48000
+
+
+def test_speaker_table_matches_the_committed_csv():
+    import pandas as pd
+
+    table = voices.speaker_table()
+    committed = pd.read_csv(REPO_ROOT / "data" / "speakers.csv", keep_default_na=False)
+    assert len(table) == len(voices.speakers("all"))
+    # if this fails, data/speakers.csv is stale: regenerate it with
+    # voices.speaker_table().to_csv("data/speakers.csv", index=False, lineterminator="\n")
+    pd.testing.assert_frame_equal(table.astype(str), committed.astype(str))
+    assert (table["split"] == "heldout").sum() == len(voices.speakers("heldout"))
