@@ -134,7 +134,8 @@ class _FreshEspeak:
     def __enter__(self) -> ctypes.CDLL:
         _FreshEspeak.count += 1
         source = _library_path()
-        self.path = _private_dir() / f"{_FreshEspeak.count}-{source.name}"
+        # the process id keeps forked workers (which share the counter) off each other's copies
+        self.path = _private_dir() / f"{os.getpid()}-{_FreshEspeak.count}-{source.name}"
         self.path.parent.mkdir(parents=True, exist_ok=True)  # in case a /tmp cleaner removed it
         shutil.copyfile(source, self.path)
         self.lib = _declare(ctypes.CDLL(str(self.path)))

@@ -94,6 +94,23 @@ def test_same_text_in_a_fresh_process_gives_identical_samples(utt):
     assert out == _digest(utt.wav)
 
 
+def _hash_of(sentence: str) -> str:
+    return _digest(voices.synthesize(sentence, voices.speaker("spk001")).wav)
+
+
+def test_threads_and_forked_workers_give_identical_samples():
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = voices.prompts()[:6]
+    reference = [_hash_of(s) for s in sentences]
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(_hash_of, sentences)) == reference
+    if "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            assert pool.map(_hash_of, sentences) == reference
+
+
 def test_voice_parameters_change_the_audio():
     base = voices.synthesize("A short test.", voices.VoiceSpec("en-us", "m1"))
     for change in ({"pitch": 80}, {"rate": 250}, {"accent": "en-gb-scotland"}, {"variant": "f3"}):
