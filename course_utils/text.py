@@ -21,7 +21,6 @@ import ctypes
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 __all__ = [

@@ -214,3 +214,12 @@ def test_vocabulary_errors():
 def test_very_long_text_to_ids():
     ids = text.text_to_ids("The quick brown fox jumps over the lazy dog. " * 500)
     assert len(ids) > 10_000
+
+
+def test_normalize_is_idempotent():
+    samples = voices.prompts("heldout")[:20] + [
+        "Dr. Lee paid $3.50 on 3 May", "It's -5°C outside!!!", "The BBC, NASA & the U.K. (e.g. 1/2 of 2½ km²)",
+        "Meet me at 10:30 a.m. on 2024-05-03, Baker St.", "I'm 100% sure, aren't you?"]
+    for raw in samples:
+        once = text.normalize(raw)
+        assert text.normalize(once) == once, raw

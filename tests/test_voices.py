@@ -369,3 +369,15 @@ def test_speaker_table_matches_the_committed_csv():
     # voices.speaker_table().to_csv("data/speakers.csv", index=False, lineterminator="\n")
     pd.testing.assert_frame_equal(table.astype(str), committed.astype(str))
     assert (table["split"] == "heldout").sum() == len(voices.speakers("heldout"))
+
+
+def test_long_text_synthesis_keeps_the_alignment():
+    long_text = " ".join(voices.prompts()[:25])
+    utt = voices.synthesize(long_text, voices.VoiceSpec("en", "m4", rate=220))
+    assert utt.duration > 30
+    assert utt.phonemes[0][1] == 0 and utt.phonemes[-1][2] == len(utt.wav)
+    assert all(a[2] == b[1] for a, b in zip(utt.phonemes, utt.phonemes[1:]))
+    spoken = [s for s, _, _ in utt.phonemes if s != voices.PAUSE]
+    expected = [t for t in text.phoneme_tokens(long_text, voice="en", normalize_first=False)
+                if t not in (" ",) + text.PUNCTUATION]
+    assert "".join(spoken) == "".join(expected)
