@@ -58,7 +58,7 @@ MIN_SR = 16000
 #: Largest per-tile gain change; quiet high bands may need less than the WSR allows.
 MAX_ALPHA = 0.2
 #: How much more (relative) mark quiet tiles get: gain ~ (tile energy)^-SHAPING.
-SHAPING = 0.25
+SHAPING = 0.35
 
 
 # --------------------------------------------------------------------------- consent
