@@ -225,6 +225,23 @@ def test_short_clips_still_carry_a_mark(utterances):
     assert safety.detect_watermark(safety.embed_watermark(clip, sr), sr)[0]
 
 
+def test_cropped_or_padded_audio_needs_the_alignment_search(utterances, marked):
+    found, plain, alarms = [], [], []
+    for i, ((wav, sr), m) in enumerate(zip(utterances[:12], marked)):
+        cut = int((0.013 + 0.05 * i) * sr)             # trimmed start: 13 ms to 0.56 s
+        pad = np.zeros(int(0.2 * sr), np.float32)      # or silence added before it
+        for shifted in (m[cut:], np.concatenate([pad, m])):
+            found.append(safety.detect_watermark(shifted, sr, search_s=1.0)[1])
+            plain.append(safety.detect_watermark(shifted, sr)[1])
+        alarms += [safety.detect_watermark(wav[cut:], sr, search_s=1.0)[1],
+                   safety.detect_watermark(m[cut:], sr, key="other", search_s=1.0)[1]]
+    print(f"\nshifted audio: detection without search {_rate(plain):.0%}, with a 1 s search "
+          f"{_rate(found):.0%} (min score {min(found):.1f}); false alarms with search "
+          f"{_rate(alarms):.0%} (max score {max(alarms):.1f})")
+    assert _rate(found) >= MIN_DETECTION and _rate(plain) < 0.5
+    assert _rate(alarms) <= MAX_FALSE_ALARMS
+
+
 # --- watermark: determinism and bad input ---------------------------------------------------------
 
 def test_deterministic_and_keyed(utterances):
@@ -271,11 +288,14 @@ def test_bad_input_raises_a_clear_value_error(wav, sr, match):
             safety.detect_watermark(wav, sr)
 
 
-def test_bad_key_raises():
+def test_bad_key_or_search_raises():
     wav = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     for key in (True, 1.5, None, b"bytes"):
         with pytest.raises(ValueError, match="key"):
             safety.embed_watermark(wav, 16000, key=key)
+    for search in (-1, float("nan"), "1 s", 1000):
+        with pytest.raises(ValueError, match="search_s"):
+            safety.detect_watermark(wav, 16000, search_s=search)
 
 
 def test_public_functions_name_notebook_11():
