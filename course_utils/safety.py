@@ -10,14 +10,16 @@ without consent, and the cloner watermarks everything it synthesises::
 
 How the watermark works (spread spectrum in the time-frequency plane):
 
-* The audio is cut into 40 ms frames every 20 ms (sqrt-Hann windows, so analysis followed by
-  synthesis gives the signal back exactly) and the spectrum into bands of ``BAND_HZ`` between
-  ``LOW_HZ`` and ``HIGH_HZ`` (below 7 kHz, so it survives resampling to 16 kHz). The grid is
-  in seconds and hertz, so it is the same at every sample rate.
+* The audio is resampled to 16 kHz (the mark is added back at the original rate), cut into
+  20 ms frames every 10 ms (sqrt-Hann windows, so analysis followed by synthesis gives the
+  signal back exactly) and its spectrum into ``BAND_HZ`` bands between ``LOW_HZ`` and
+  ``HIGH_HZ`` (below 7 kHz, so it survives resampling to 16 kHz). The grid is in seconds and
+  hertz, so a mark made at 48 kHz is found in a 16 kHz copy.
 * The key seeds a random +-1 pattern over (frame, band) tiles. Embedding scales each tile's
-  spectrum by ``1 + alpha * pattern``: the watermark follows the signal's own envelope
-  (loud where speech is loud, nothing in silence), and ``alpha`` is set so that the watermark
-  energy is ``WSR_DB`` below the signal's.
+  spectrum by ``1 + alpha * pattern``: the mark is the signal's own sound, slightly louder or
+  softer (at most ``MAX_ALPHA``, about 1.6 dB), so it follows the envelope and is masked by
+  it, and there is none in silence. Quieter tiles get a relatively larger ``alpha``
+  (``SHAPING``); the overall scale puts the mark's energy ``WSR_DB`` below the signal's.
 * Detection needs the key but not the original: it takes the log energy of every tile,
   removes the slowly varying speech envelope with a local high-pass, and correlates the rest
   with the key's pattern. The correlation is linear in the +-1 pattern, so for audio without
@@ -39,11 +41,11 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
+
+from math import gcd
 from pathlib import Path
 
 import numpy as np
-from math import gcd
-
 from scipy.signal import convolve2d, resample_poly
 
 #: Key of the course's cloner output (``cloning.VoiceCloner.synthesize`` marks with it).
@@ -56,13 +58,13 @@ WORK_SR = 16000
 HOP_S = 0.01
 #: Watermarked band and tile width, in Hz: below 16 kHz audio's Nyquist frequency.
 LOW_HZ, HIGH_HZ, BAND_HZ = 200.0, 7000.0, 100.0
-#: Detection threshold on the z-score (false alarms: about 3 in 100 000 for a standard normal).
+#: Detection threshold on the z-score (a standard normal exceeds it 3 times in 100 000).
 THRESHOLD = 4.0
 #: Shortest clip that can carry (and be tested for) a mark, in seconds.
 MIN_SECONDS = 0.5
 #: Lowest sample rate: the band must fit below Nyquist.
 MIN_SR = 16000
-#: Largest per-tile gain change; quiet high bands may need less than the WSR allows.
+#: Largest change of a tile's amplitude (+-20 %, about 1.6 dB).
 MAX_ALPHA = 0.2
 #: How much more (relative) mark quiet tiles get: gain ~ (tile energy)^-SHAPING.
 SHAPING = 0.35
@@ -108,6 +110,7 @@ HOW_TO_CONSENT = (
 _FIELDS = ("speaker", "granted_by", "date", "purpose")
 _TRIVIAL = {"", "y", "yes", "ok", "okay", "sure", "true", "1", "i consent", "consent", "agree",
             "i agree", "yes i consent", "granted", "fine", "...", "-", "n/a", "na", "none", "x"}
+_PLACEHOLDER = re.compile(r"<\s*(name|date|purpose|what|who|speaker|your)\b[^>]*>|\.\.\.|…", re.IGNORECASE)
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%d/%m/%Y",
                  "%Y/%m/%d", "%d.%m.%Y")
 _STATEMENT = re.compile(
@@ -140,7 +143,7 @@ def _check_text(value: object, field: str, what: str, min_words: int = 1) -> str
     if not isinstance(value, str):
         raise _refuse(f"{what}: field {field!r} must be text, got {type(value).__name__}")
     text = " ".join(value.split())
-    if (text.lower().strip(" .!") in _TRIVIAL or "<" in text or ">" in text or "..." in text
+    if (text.lower().strip(" .!") in _TRIVIAL or _PLACEHOLDER.search(text)
             or len(text.split()) < min_words or not re.search(r"[A-Za-z]", text)):
         raise _refuse(f"{what}: {field} {value!r} is empty, a placeholder or too vague")
     return text

@@ -51,6 +51,7 @@ def test_statement_variants_are_accepted(statement, date):
     ("I consent", "trivial"),
     ("  OK  ", "trivial"),
     ("I, <name>, consent to ... on <date>", "placeholder"),
+    ("I, <your name>, consent to cloning my voice for the demo on 2026-11-20", "placeholder"),
     ("please just clone the voice of my neighbour", "does not have the form"),
     ("I, Ada Lovelace, consent to cloning my voice", "does not have the form"),
     ("I, Ada Lovelace, consent to cloning my voice on someday", "no readable date"),
@@ -83,10 +84,10 @@ def test_consent_file_json_and_key_value(tmp_path):
 
     as_text = tmp_path / "consent.txt"
     as_text.write_text("# signed on paper, scanned copy in the drawer\nSpeaker: Ada Lovelace\n"
-                       "granted-by: Charles Babbage (guardian)\ndate: 1 November 2026\n"
+                       "granted-by: Charles Babbage <cb@example.org>\ndate: 1 November 2026\n"
                        "purpose: a talking portrait in the museum\n")
     rec = safety.require_consent(consent_file=str(as_text))
-    assert rec.granted_by == "Charles Babbage (guardian)" and rec.date == "2026-11-01"
+    assert rec.granted_by == "Charles Babbage <cb@example.org>" and rec.date == "2026-11-01"
 
     both = safety.require_consent("I, Ada Lovelace, consent to cloning my voice for the demo on "
                                   "2026-11-01", consent_file=as_json)
