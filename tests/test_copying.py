@@ -717,3 +717,42 @@ def test_generated_data_matches_the_stdlib():
         x = gen(6)
         same_deep(x)
         same_shallow(x)
+
+
+def test_not_slower_than_one_and_a_half_times_the_stdlib():
+    """The issue's speed requirement, on ordinary nested data (best of three attempts, since the
+    machine running the tests may be busy)."""
+    from benchmarks.bench_copying import datasets
+
+    from course_utils import bench
+    data = datasets()["nested dicts/lists"]
+    assert copying.deepcopy(data) == std.deepcopy(data)
+    ratios = []
+    for _ in range(3):
+        table = bench.compare({"stdlib": lambda: std.deepcopy(data), "course": lambda: copying.deepcopy(data)},
+                              repeat=5, min_time=0.02)
+        ratios.append(bench.ratio(table, "course", "stdlib"))
+        if ratios[-1] < 1.5:
+            break
+    assert min(ratios) < 1.5, f"course/stdlib deepcopy time ratios: {ratios}"
+
+
+def test_benchmark_rows_have_the_harness_keys():
+    from benchmarks import bench_copying
+    rows = bench_copying.run()
+    assert rows and all(set(r) == {"name", "value", "unit", "note"} for r in rows)
+    ratios = [r for r in rows if r["name"].startswith("deepcopy ratio")]
+    assert len(ratios) == 3 and all(isinstance(r["value"], float) for r in ratios)
+
+
+def test_cpython_test_copy_suite_passes_with_the_course_functions(monkeypatch):
+    """Run CPython's own Lib/test/test_copy.py with copy.copy/deepcopy swapped for ours."""
+    import unittest
+    test_copy = pytest.importorskip("test.test_copy", reason="this Python ships without its test suite")
+    monkeypatch.setattr(std, "copy", copying.copy)
+    monkeypatch.setattr(std, "deepcopy", copying.deepcopy)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(test_copy)
+    result = unittest.TestResult()
+    suite.run(result)
+    problems = [f"{t}: {tb.splitlines()[-1]}" for t, tb in result.failures + result.errors]
+    assert result.testsRun > 50 and not problems, problems
