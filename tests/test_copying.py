@@ -717,6 +717,22 @@ def test_generated_data_matches_the_stdlib():
         x = gen(6)
         same_deep(x)
         same_shallow(x)
+        assert _memo_picture(std, x) == _memo_picture(copying, x)
+
+
+def _memo_picture(impl, x):
+    """What deepcopy left in memo: keys and keep-alive entries, named by their place in x."""
+    where, todo = {}, [x]
+    while todo:
+        o = todo.pop()
+        if id(o) not in where:
+            where[id(o)] = len(where)
+            todo.extend(_children(o))
+    memo = {}
+    impl.deepcopy(x, memo)
+    keep = memo.pop(id(memo), [])
+    keys = sorted(where.get(k, -1) for k in memo)
+    return keys, [where.get(id(o), type(o).__name__) for o in keep]
 
 
 def test_not_slower_than_one_and_a_half_times_the_stdlib():
