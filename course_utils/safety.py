@@ -25,7 +25,7 @@ How the watermark works (spread spectrum in the time-frequency plane):
   with the key's pattern. The correlation is linear in the +-1 pattern, so for audio without
   this key's mark it is a sum of many independent random signs: its z-score is close to a
   standard normal whatever the audio, and ``THRESHOLD`` fixes the false-alarm rate.
-* The pattern is tied to the time grid: audio trimmed at the start (even by 5 ms) loses the
+* The pattern is tied to the time grid: audio trimmed at the start (10 ms is enough) loses the
   mark unless ``detect_watermark(..., search_s=...)`` tries every alignment, which raises the
   bar for the best of many tries so that false alarms stay as rare.
 
@@ -255,11 +255,12 @@ def require_consent(consent: str | None = None, consent_file: str | Path | None 
 
 
 def _check_audio(wav: object, sr: object, what: str) -> tuple[np.ndarray, int]:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or int(sr) < MIN_SR:
-        raise ValueError(f"{what}: sample rate must be an integer of at least {MIN_SR} Hz "
+    if (isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating))
+            or not np.isfinite(sr) or sr != int(sr) or int(sr) < MIN_SR or int(sr) > 384_000):
+        raise ValueError(f"{what}: sample rate must be a whole number of Hz from {MIN_SR} to 384000 "
                          f"(the watermark band reaches {HIGH_HZ:.0f} Hz), got {sr!r}")
     sr = int(sr)
-    if isinstance(wav, np.ndarray) is False:
+    if not isinstance(wav, np.ndarray):
         try:
             wav = np.asarray(wav)
         except Exception as exc:
@@ -421,7 +422,7 @@ def detect_watermark(wav: np.ndarray, sr: int, key: int | str = DEFAULT_KEY, *,
     ``score > THRESHOLD``. Silent audio gives ``(False, 0.0)``. Raises ``ValueError`` on the
     same bad input as :func:`embed_watermark`.
 
-    The mark is looked for where it was put: cutting even 5 ms off the start loses it. With
+    The mark is looked for where it was put: cutting 10 ms off the start loses it. With
     ``search_s > 0`` every alignment up to that many seconds either way is tried (in steps of
     a quarter of a 10 ms frame) and the best z is corrected for the number of tries, so the
     false-alarm rate stays the same and the same ``THRESHOLD`` applies; the price is that a

@@ -256,6 +256,7 @@ def test_deterministic_and_keyed(utterances):
     assert safety.detect_watermark(a, sr) == safety.detect_watermark(a, sr)
     # float64 in, float32 out; "7" and 7 are different keys
     assert safety.embed_watermark(wav.astype(np.float64), sr).dtype == np.float32
+    assert np.array_equal(a, safety.embed_watermark(wav, float(sr)))   # 22050.0 is fine
     assert not np.array_equal(c, safety.embed_watermark(wav, sr, key="7"))
 
 
@@ -279,6 +280,7 @@ def test_silence_is_not_marked_and_not_detected(utterances):
     (np.zeros(22050, np.int16), 22050, "floats"),
     (np.zeros(22050, np.float32), 8000, "sample rate"),
     (np.zeros(22050, np.float32), 22050.5, "sample rate"),
+    (np.zeros(22050, np.float32), "22050", "sample rate"),
     (np.zeros(22050, np.float32), 22050, "silent"),
 ])
 def test_bad_input_raises_a_clear_value_error(wav, sr, match):
