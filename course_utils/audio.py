@@ -140,7 +140,9 @@ def load(path: PathLike, sr: int | None = None, *, allow_silent: bool = False,
         raise AudioError(f"{name}: the file is empty (0 bytes)")
     try:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+    except PermissionError:
+        raise AudioError(f"{name}: no permission to read the file") from None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise AudioError(f"{name}: not a readable audio file or corrupt "
                          f"({type(exc).__name__}: {exc})") from None
     file_sr = _check_sr(file_sr, f"{name} (header)")
@@ -589,7 +591,7 @@ def features_from_file(path: PathLike, config: ConfigLike = "synthesizer") -> np
 
 
 __all__ = [
-    "AudioError", "AudioFileNotFoundError", "FeatureConfig", "PRESETS", "MIN_SR", "MAX_SR",
+    "AudioError", "AudioFileNotFoundError", "ConfigLike", "FeatureConfig", "PRESETS", "MIN_SR", "MAX_SR",
     "check_wav", "durations_in_frames", "features_from_file", "load", "log_mel", "log_mel_batch", "lufs",
     "mel_filterbank", "mel_spectrogram", "normalize_loudness", "peak_dbfs", "preprocess",
     "preset", "resample", "rms_dbfs", "save", "speech_bounds", "spectrogram", "stft",
