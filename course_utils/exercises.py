@@ -77,7 +77,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{name}, cell {index}")
             cell.outputs, cell.execution_count = [], None
-    student.metadata.pop("papermill", None)
+    for key in ("papermill", "widgets"):
+        student.metadata.pop(key, None)
     student.metadata["kernelspec"] = dict(KERNEL)
     return student
 
@@ -118,6 +119,7 @@ def run(path: Path, timeout: int = 1800) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)  # saved widget state: large, and stale once the kernel stops
     nb.metadata["kernelspec"] = dict(KERNEL)
     path.write_text(_render(nb), encoding="utf-8")
     return elapsed
