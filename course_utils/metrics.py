@@ -119,6 +119,8 @@ MCD_ORDER = 24
 MCD_WINDOW_MS = 25.0
 MCD_HOP_MS = 5.0
 MCD_N_MELS = 40
+#: Largest DTW matrix of :func:`mcd_dtw` (frames x frames): two float64 matrices of ~130 MB.
+MAX_DTW_CELLS = 16_000_000
 _MCD_FLOOR = 1e-10  # mel power floor (-100 dB): digital silence stays finite
 _MCD_K = 10.0 / _math.log(10.0)  # ~4.3429 dB per neper
 
@@ -354,11 +356,15 @@ def mcd_dtw(ref_wav, syn_wav, sr: int | None = None, *, order: int = MCD_ORDER,
     with :func:`dtw_path` on the Euclidean distance of c1..c24, and the per-frame distortion
     ``(10 / ln 10) * sqrt(2 * sum_d (c_d - c'_d) ** 2)`` is averaged over the aligned path.
     ``ref_wav`` / ``syn_wav`` are 1-D arrays at ``sr`` or ``(wav, sr)`` pairs; different rates
-    raise ``ValueError``. 0 means identical spectral envelopes; lower is better. Returns a float,
-    or ``(mcd, path)`` with ``return_path=True``.
+    raise ``ValueError``, and so do clips longer than about 20 s each (the DTW matrices grow with
+    the product of the lengths). 0 means identical spectral envelopes; lower is better. Returns a
+    float, or ``(mcd, path)`` with ``return_path=True``.
     """
     ref, syn, sr = _pair(ref_wav, syn_wav, sr)
     c_ref, c_syn = mel_cepstrum(ref, sr, order), mel_cepstrum(syn, sr, order)
+    if len(c_ref) * len(c_syn) > MAX_DTW_CELLS:
+        raise ValueError(f"{len(c_ref)} x {len(c_syn)} frames is too long for DTW (memory grows with the "
+                         "product): compare sentence-length clips (up to about 20 s each)")
     a, b = c_ref[:, 1:], c_syn[:, 1:]
     sq = np.sum(a * a, 1)[:, None] + np.sum(b * b, 1)[None, :] - 2.0 * a @ b.T
     path = dtw_path(np.sqrt(np.maximum(sq, 0.0)))

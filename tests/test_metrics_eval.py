@@ -116,7 +116,7 @@ def test_dtw_path_is_optimal(shape):
     assert cost[path[:, 0], path[:, 1]].sum() == pytest.approx(_reference_dtw_cost(cost))
 
 
-def test_mcd_bad_inputs(clip):
+def test_mcd_bad_inputs(clip, monkeypatch):
     with pytest.raises(ValueError, match="too short"):
         metrics.mcd_dtw(np.zeros(0, np.float32), clip, SR)
     with pytest.raises(ValueError, match="NaN"):
@@ -131,6 +131,9 @@ def test_mcd_bad_inputs(clip):
         metrics.mel_cepstrum(clip, SR, order=40)
     with pytest.raises(ValueError, match="NaN"):
         metrics.dtw_path(np.array([[0.0, np.nan]]))
+    monkeypatch.setattr(metrics, "MAX_DTW_CELLS", 100)
+    with pytest.raises(ValueError, match="too long for DTW"):
+        metrics.mcd_dtw(clip, clip, SR)
 
 
 # ------------------------------------------------------------------------------------ SECS
