@@ -1,0 +1,217 @@
+"""Train the synthesiser on several processes with DistributedDataParallel (notebook 09).
+
+One process per GPU (or several CPU processes for a test), each with its own slice of the data;
+after every ``backward`` DDP averages the gradients over all processes (an all-reduce), so every
+copy of the model takes the same step and stays identical.  The global batch is
+``--batch-size x world size``.
+
+One machine, 2 CPU processes (gloo; what the test suite runs)::
+
+    torchrun --nproc_per_node=2 -m course_utils.ddp_train --data synthetic --tiny --steps 5
+
+One machine, every GPU (nccl; one process per GPU, each on ``cuda:LOCAL_RANK``)::
+
+    torchrun --nproc_per_node=gpu -m course_utils.ddp_train --data corpus --profile full --out cloner.pt
+
+Two machines with 8 GPUs each (run on both; node 0's address must be reachable from node 1)::
+
+    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 --master_addr=10.0.0.1 --master_port=29500 \\
+        -m course_utils.ddp_train --data corpus --profile full        # on node 0
+    # same on node 1 with --node_rank=1;  or --rdzv_backend=c10d --rdzv_endpoint=10.0.0.1:29500
+
+Without ``torchrun`` it runs as a single process (world size 1).  ``--report`` writes a JSON
+summary from rank 0 (world size, backend, losses, a checksum of each rank's parameters: equal
+checksums show the replicas stayed in sync).  Only rank 0 writes files and prints progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from course_utils import cloning
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup(backend: str | None = None) -> tuple[int, int, int, str]:
+    """Join the process group torchrun describes (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``...).
+
+    Backend: ``nccl`` when CUDA is available, else ``gloo``.  Returns (rank, world, local_rank, device).
+    """
+    if "RANK" not in os.environ:                       # plain `python -m`: a group of one
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
+                          MASTER_PORT=str(_free_port()))
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    cuda = torch.cuda.is_available()
+    backend = backend or ("nccl" if cuda else "gloo")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+        device = f"cuda:{local_rank}"
+    else:
+        device = "cpu"
+    dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size(), local_rank, device
+
+
+def tiny_config(**overrides) -> cloning.ClonerConfig:
+    """A very small synthesiser (seconds per step on CPU) for tests of the distributed loop."""
+    sizes = dict(symbols=[cloning.PAD, cloning.UNK, "_"] + [f"s{i}" for i in range(13)], encoder_embedding=16,
+                 encoder_lstm=8, encoder_convs=1, speaker_dim=8, duration_channels=16, decoder_channels=32,
+                 decoder_dilations=[1, 2], postnet_channels=16, postnet_layers=2, n_mels=20, batch_size=4,
+                 lr=3e-3, warmup=2)
+    sizes.update(overrides)
+    return cloning.ClonerConfig.for_profile("quick", **sizes)
+
+
+def synthetic_data(config: cloning.ClonerConfig, n_examples: int = 32, n_speakers: int = 4, seed: int = 0):
+    """Random but learnable examples: each (symbol, speaker) has a fixed spectrum. Same on every rank."""
+    g = torch.Generator().manual_seed(seed)
+    n_sym = len(config.symbols)
+    table = torch.randn(n_sym, n_speakers, config.n_mels, generator=g)
+    speakers = torch.nn.functional.normalize(torch.randn(n_speakers, config.speaker_dim, generator=g), dim=1)
+    examples, embeddings = [], {}
+    for i in range(n_examples):
+        spk = i % n_speakers
+        length = int(torch.randint(4, 9, (1,), generator=g))
+        ids = torch.randint(2, n_sym, (length,), generator=g)
+        durations = torch.randint(1, 4, (length,), generator=g)
+        mel = table[torch.repeat_interleave(ids, durations), spk]
+        examples.append(cloning.Example(f"spk{spk}", ids, durations, mel))
+    for spk in range(n_speakers):
+        embeddings[f"spk{spk}"] = speakers[spk][None].repeat(2, 1).numpy()
+    return examples, embeddings
+
+
+def corpus_data(config: cloning.ClonerConfig, rank: int):
+    """The course training corpus, features and speaker embeddings (rank 0 builds the cache first)."""
+    if rank != 0:
+        dist.barrier()                                    # wait until rank 0 has built the caches
+    corpus = cloning.training_corpus(config, progress=rank == 0)
+    encoder = cloning.load_speaker_encoder(config.speaker_encoder, config.profile, progress=rank == 0)
+    config.speaker_dim = int(encoder.config.embedding)
+    if not config.symbols:
+        config.symbols = cloning.build_vocabulary(corpus.items)
+    examples = cloning.prepare_examples(corpus, config, progress=rank == 0)
+    embeddings = cloning.utterance_embeddings(corpus, encoder, config.embed_utterances, progress=rank == 0)
+    if rank == 0:
+        dist.barrier()
+    return examples, embeddings
+
+
+def checksum(model: nn.Module) -> str:
+    """Short SHA-256 of a model's parameters (equal on every rank when DDP keeps them in sync)."""
+    h = hashlib.sha256()
+    for p in model.parameters():
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def train(config: cloning.ClonerConfig, examples, embeddings, steps: int, rank: int, world: int, device: str,
+          seed: int = 0, log_every: int = 10) -> tuple[nn.Module, list[float], float]:
+    """The distributed training loop: each rank takes its own shard; DDP all-reduces the gradients."""
+    torch.manual_seed(seed)                                # same initial weights everywhere (DDP also broadcasts)
+    model = cloning.AcousticModel(config)
+    frames = torch.cat([e.mel for e in examples])
+    model.mel_mean.copy_(frames.mean(0))
+    model.mel_std.copy_(frames.std(0).clamp_min(1e-3))
+    means = np.stack([cloning.mean_embedding(e) for e in embeddings.values()])
+    model.speaker_mean.copy_(torch.from_numpy(means.mean(0)))
+    model.speaker_std.copy_(torch.from_numpy(means.std(0) + 1e-3))
+    model.to(device).train()
+    ddp = DDP(model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
+    shard = examples[rank::world]                          # a DistributedSampler does the same for a Dataset
+    normalised = [cloning.Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
+                  for e in shard]
+    optimiser = torch.optim.AdamW(ddp.parameters(), lr=config.lr, betas=(0.9, 0.98), weight_decay=1e-4)
+    rng = np.random.default_rng(seed + rank)
+    losses = []
+    start = time.perf_counter()
+    for step in range(steps):
+        pick = rng.choice(len(normalised), size=min(config.batch_size, len(normalised)), replace=False)
+        chosen = [normalised[i] for i in pick]
+        spk = np.stack([cloning.mean_embedding(embeddings[e.speaker]) for e in chosen])
+        batch = cloning.collate(chosen, torch.from_numpy(spk))
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        out = ddp(batch["ids"], batch["lengths"], batch["speaker"], batch["durations"])
+        loss, _ = model.loss(batch, out)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()                                    # gradients are averaged across ranks here
+        nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
+        optimiser.step()
+        mean_loss = loss.detach().clone()
+        dist.all_reduce(mean_loss)
+        losses.append(float(mean_loss) / world)
+        if rank == 0 and (step % log_every == 0 or step == steps - 1):
+            print(f"step {step:5d}  loss {losses[-1]:.4f}  (mean over {world} ranks)", flush=True)
+    return model, losses, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="torchrun ... -m course_utils.ddp_train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", choices=("synthetic", "corpus"), default="synthetic")
+    parser.add_argument("--profile", choices=cloning.PROFILES, default="quick")
+    parser.add_argument("--tiny", action="store_true", help="a very small model (tests)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=None, help="per process")
+    parser.add_argument("--backend", choices=("gloo", "nccl"), default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process on CPU")
+    parser.add_argument("--report", type=Path, default=None, help="JSON summary (rank 0)")
+    parser.add_argument("--out", type=Path, default=None, help="save the trained cloner checkpoint (rank 0)")
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error("--steps must be at least 1")
+    torch.set_num_threads(max(1, args.threads))
+    rank, world, local_rank, device = setup(args.backend)
+    try:
+        overrides = {} if args.batch_size is None else {"batch_size": args.batch_size}
+        config = tiny_config(**overrides) if args.tiny else cloning.ClonerConfig.for_profile(args.profile, **overrides)
+        if args.data == "synthetic":
+            if not config.symbols:
+                config.symbols = tiny_config().symbols
+            examples, embeddings = synthetic_data(config, seed=args.seed)
+        else:
+            examples, embeddings = corpus_data(config, rank)
+        model, losses, seconds = train(config, examples, embeddings, args.steps, rank, world, device, args.seed)
+        sums = [None] * world
+        dist.all_gather_object(sums, checksum(model))
+        if rank == 0:
+            report = {"world_size": world, "backend": dist.get_backend(), "device": device, "steps": args.steps,
+                      "batch_per_rank": config.batch_size, "losses": losses, "checksums": sums,
+                      "in_sync": len(set(sums)) == 1, "seconds": seconds}
+            print(f"done: {args.steps} steps on {world} process(es) ({report['backend']}), "
+                  f"replicas in sync: {report['in_sync']}, {seconds:.1f} s", flush=True)
+            if args.report:
+                args.report.parent.mkdir(parents=True, exist_ok=True)
+                args.report.write_text(json.dumps(report, indent=1))
+            if args.out and args.data == "corpus":
+                from course_utils import speaker as speaker_mod
+
+                encoder = cloning.load_speaker_encoder(config.speaker_encoder, config.profile, progress=False)
+                cloning.VoiceCloner(model.eval().cpu(), encoder if encoder is not None else
+                                    speaker_mod.SpeakerEncoder.pretrained()).save(args.out)
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,517 @@
+"""Few-shot fine-tuning of the cloner from recordings and their transcripts (notebook 09).
+
+Introduced in ``09_few_shot_finetuning.ipynb``::
+
+    from course_utils import cloning, finetune
+    cloner = cloning.VoiceCloner.pretrained("quick")
+    tuned = finetune.finetune(cloner, [(wav1, "text one"), (wav2, "text two")], sr, steps=60)
+    wav, sr = tuned.synthesize("Something new.", tuned.finetuned_speaker)
+    # `cloner` is untouched: `tuned` holds a deep copy of its model (Part I, applied)
+
+**Alignment.**  The recordings come with text only, not with phoneme timings, but training the
+acoustic model needs a number of frames per phoneme.  :func:`align` gets them from the
+pretrained model itself:
+
+1. phonemise the transcript and synthesise it in the speaker's voice with the *predicted*
+   durations: a log-mel whose phoneme boundaries are known exactly;
+2. dynamic time warping (DTW, :func:`course_utils.metrics.dtw_path`) between the synthetic and
+   the real log-mel frames, on standardised frames with the utterance mean removed (this
+   removes most of the timbre mismatch and keeps the phonetic content);
+3. carry each phoneme boundary through the warping path (:func:`warp_durations`): the first real
+   frame paired with the phoneme's first synthetic frame starts that phoneme in the recording.
+
+The durations sum to the recording's number of frames, as training requires.  On espeak
+utterances, whose true spans are known, :func:`boundary_error_ms` measures the result against the
+truth (and against the naive alternative, stretching the predicted durations uniformly).
+
+**Strategies** (:data:`STRATEGIES`), from cheapest to most flexible:
+
+* ``"zero-shot"``: enrol only (notebook 08), no training;
+* ``"embedding"``: optimise the speaker embedding vector only (the network is frozen);
+* ``"adapter"``: small bottleneck layers (:class:`Adapter`) after each decoder block, trained with
+  the rest frozen (zero-initialised, so they start as the identity);
+* ``"full"``: every weight, with a small learning rate.
+
+The result is a new :class:`~course_utils.cloning.VoiceCloner` whose ``finetuned_speaker`` is the
+voice to pass to ``synthesize``.  Adapter-tuned cloners hold wrapped decoder blocks: their
+``model.state_dict()`` keys differ from a plain model's, so reload them by calling
+:func:`finetune` again (or save ``model.state_dict()`` yourself).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_utils import audio, cloning
+
+STRATEGIES = ("zero-shot", "embedding", "adapter", "full")
+#: Default steps per strategy and profile (about a minute on 2 CPU cores for 5 utterances in quick).
+DEFAULT_STEPS = {"quick": 40, "full": 300}
+#: Learning rates per strategy (AdamW).
+LEARNING_RATES = {"embedding": 3e-2, "adapter": 3e-3, "full": 5e-4}
+
+
+class FinetuneError(ValueError):
+    """Bad input to :func:`finetune` or :func:`align`; the message says what to do."""
+
+
+# ----------------------------------------------------------------------------------------------
+# alignment
+# ----------------------------------------------------------------------------------------------
+
+def warp_durations(durations: Sequence[int], path: np.ndarray, n_target: int) -> np.ndarray:
+    """Carry phoneme durations (frames of a source) through a DTW path to a target (notebook 09).
+
+    ``durations`` are the source frames of each phoneme (they sum to the source length);
+    ``path`` is an ``(L, 2)`` monotonic array of ``(source_frame, target_frame)`` pairs from
+    ``(0, 0)`` to ``(n_source - 1, n_target - 1)``.  Phoneme ``i`` starts in the target at the
+    first target frame paired with its first source frame; the result has one duration per
+    phoneme (0 allowed) and sums to ``n_target``.
+    """
+    durations = np.asarray(durations, dtype=np.int64)
+    path = np.asarray(path, dtype=np.int64)
+    n_source = int(durations.sum())
+    if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+        raise FinetuneError(f"path must be an (L, 2) array of frame pairs, got shape {path.shape}")
+    if path[-1, 0] != n_source - 1 or path[-1, 1] != n_target - 1:
+        raise FinetuneError(f"path ends at {tuple(path[-1])}, expected ({n_source - 1}, {n_target - 1}): "
+                            "durations must sum to the source frames")
+    first_target = np.full(n_source, n_target, dtype=np.int64)
+    np.minimum.at(first_target, path[:, 0], path[:, 1])       # first target frame of each source frame
+    starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    bounds = np.where(starts < n_source, first_target[np.minimum(starts, n_source - 1)], n_target)
+    bounds[0] = 0
+    bounds = np.maximum.accumulate(bounds)
+    return np.diff(np.append(bounds, n_target)).astype(np.int64)
+
+
+def stretch_durations(durations: Sequence[int], n_target: int) -> np.ndarray:
+    """The naive alignment: scale the durations uniformly to ``n_target`` frames (baseline, notebook 09)."""
+    durations = np.asarray(durations, dtype=np.float64)
+    ends = np.round(np.cumsum(durations) * n_target / max(durations.sum(), 1)).astype(np.int64)
+    ends[-1] = n_target
+    return np.diff(np.concatenate([[0], ends])).astype(np.int64)
+
+
+def _standardised_frames(model: cloning.AcousticModel, log_mel: np.ndarray) -> np.ndarray:
+    """(F, n_mels) standardised frames with the utterance mean removed (for DTW distances)."""
+    x = model.normalise(torch.as_tensor(log_mel, dtype=torch.float32)).numpy()
+    return x - x.mean(0, keepdims=True)
+
+
+@dataclass
+class Alignment:
+    """Result of :func:`align`: symbols, their frame ``durations`` in the recording, the DTW path."""
+
+    symbols: list
+    durations: np.ndarray
+    predicted: np.ndarray
+    path: np.ndarray
+    mel: np.ndarray             # (F, n_mels) log-mel of the recording at the model's rate
+
+    def spans(self, hop_length: int, n_samples: int) -> list[tuple[str, int, int]]:
+        """``(symbol, start_sample, end_sample)`` at the model's sample rate."""
+        bounds = np.concatenate([[0], np.cumsum(self.durations)]) * hop_length
+        bounds = np.minimum(bounds, n_samples)
+        return [(s, int(a), int(b)) for s, a, b in zip(self.symbols, bounds[:-1], bounds[1:])]
+
+
+@torch.no_grad()
+def align(cloner: cloning.VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None = None,
+          speaker=None, symbols: Sequence[str] | None = None) -> Alignment:
+    """Frames per phoneme of a recording, from its transcript alone (notebook 09).
+
+    Synthesise the transcript with the model's predicted durations (in ``speaker``'s voice, by
+    default enrolled from ``wav``), then DTW its standardised log-mel against the recording's
+    and map the phoneme boundaries through the path (:func:`warp_durations`).  ``symbols`` can
+    replace ``transcript`` (a phoneme sequence, e.g. from a corpus).
+    """
+    model = cloner.model
+    config = cloner.config
+    if symbols is None:
+        if not transcript or not isinstance(transcript, str):
+            raise FinetuneError("give the transcript of the recording (a non-empty str)")
+        symbols = cloner.phonemes(transcript)
+    symbols = list(symbols)
+    wav16 = cloning.resample(np.asarray(wav, dtype=np.float32), sr, config.sr)
+    mel = audio.log_mel(wav16, config.features()).T                          # (F, n_mels)
+    if speaker is None:
+        speaker = cloner.enroll([wav], sr)
+    ids = torch.tensor([cloning.symbol_ids(symbols, config.symbols)])
+    emb = cloner._embedding(speaker)
+    model.eval()
+    out = model(ids, torch.tensor([ids.shape[1]]), emb)
+    predicted = out["durations"][0].numpy().astype(np.int64)
+    if predicted.sum() < 1:
+        predicted[0] = 1
+    synth = model.denormalise(out["mel_post"][0, : int(predicted.sum())]).numpy()
+    durations, path = align_features(_standardised_frames(model, synth), predicted,
+                                     _standardised_frames(model, mel))
+    return Alignment(symbols, durations, predicted, path, mel)
+
+
+def align_features(source: np.ndarray, durations: Sequence[int], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DTW of ``source`` frames (F1, D) with known phoneme ``durations`` onto ``target`` frames (F2, D).
+
+    Euclidean frame distances, :func:`course_utils.metrics.dtw_path`, then :func:`warp_durations`.
+    Returns ``(target durations, path)`` (notebook 09).
+    """
+    from course_utils import metrics
+
+    source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
+        raise FinetuneError(f"need two (frames, features) matrices with equal widths, got {source.shape}, "
+                            f"{target.shape}")
+    sq = (source ** 2).sum(1)[:, None] + (target ** 2).sum(1)[None, :] - 2.0 * source @ target.T
+    path = metrics.dtw_path(np.sqrt(np.maximum(sq, 0.0)))
+    return warp_durations(durations, path, len(target)), path
+
+
+def boundary_error_ms(durations: Sequence[int], true_durations: Sequence[int], hop_length: int,
+                      sr: int) -> float:
+    """Mean absolute distance between predicted and true phoneme boundaries, in ms (notebook 09)."""
+    d, t = np.asarray(durations), np.asarray(true_durations)
+    if d.shape != t.shape:
+        raise FinetuneError(f"need one duration per phoneme in both: {d.shape} vs {t.shape}")
+    b, c = np.cumsum(d)[:-1], np.cumsum(t)[:-1]
+    if len(b) == 0:
+        return 0.0
+    return float(np.mean(np.abs(b - c)) * hop_length / sr * 1000.0)
+
+
+def corpus_alignment_errors(cloner: cloning.VoiceCloner, corpus, indices: Sequence[int]) -> dict:
+    """Boundary errors (ms) of :func:`align` and of the uniform stretch on corpus items with true spans."""
+    config = cloner.config
+    dtw, naive = [], []
+    for i in indices:
+        item = corpus.items[i]
+        wav, sr = corpus.load(i)
+        n16 = len(cloning.resample(wav, sr, config.sr))
+        scale = config.sr / sr
+        spans = [(s, int(round(a * scale)), int(round(b * scale))) for s, a, b in item.phonemes]
+        true = cloning.spans_to_durations(spans, n16, config.hop_length)
+        result = align(cloner, wav, sr, symbols=[s for s, _, _ in item.phonemes])
+        dtw.append(boundary_error_ms(result.durations, true, config.hop_length, config.sr))
+        naive.append(boundary_error_ms(stretch_durations(result.predicted, len(result.mel)), true,
+                                       config.hop_length, config.sr))
+    return {"dtw_ms": float(np.mean(dtw)), "stretch_ms": float(np.mean(naive)), "per_item_dtw": dtw,
+            "per_item_stretch": naive, "frame_ms": config.hop_length / config.sr * 1000.0}
+
+
+# ----------------------------------------------------------------------------------------------
+# adapters
+# ----------------------------------------------------------------------------------------------
+
+class Adapter(nn.Module):
+    """Bottleneck residual layer ``x + up(relu(down(x)))`` on (B, T, C); starts as the identity (notebook 09).
+
+    ``up`` is zero-initialised, so inserting an adapter does not change the model until it is trained.
+    """
+
+    def __init__(self, channels: int, bottleneck: int = 16):
+        super().__init__()
+        self.down = nn.Linear(channels, bottleneck)
+        self.up = nn.Linear(bottleneck, channels)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.up(torch.relu(self.down(x)))
+
+
+class AdaptedBlock(nn.Module):
+    """A decoder block followed by an :class:`Adapter`, same call signature ``(x, mask, z)``."""
+
+    def __init__(self, block: nn.Module, adapter: Adapter):
+        super().__init__()
+        self.block, self.adapter = block, adapter
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.adapter(self.block(x, mask, z)) * mask[..., None].to(x.dtype)
+
+
+def add_adapters(model: cloning.AcousticModel, bottleneck: int = 16) -> list[nn.Parameter]:
+    """Wrap every decoder block of ``model`` (in place) with an adapter; return the adapters' parameters."""
+    params = []
+    for i, block in enumerate(model.decoder):
+        if isinstance(block, AdaptedBlock):
+            params += list(block.adapter.parameters())
+            continue
+        adapter = Adapter(model.config.decoder_channels, bottleneck)
+        model.decoder[i] = AdaptedBlock(block, adapter)
+        params += list(adapter.parameters())
+    return params
+
+
+def count_parameters(params) -> int:
+    """Number of scalars in an iterable of tensors."""
+    return int(sum(p.numel() for p in params))
+
+
+# ----------------------------------------------------------------------------------------------
+# fine-tuning
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class FinetuneResult:
+    """What :func:`finetune` did: strategy, steps, trainable parameters, time, losses."""
+
+    strategy: str
+    steps: int
+    trainable: int
+    seconds: float
+    losses: list = field(default_factory=list)
+    align_seconds: float = 0.0
+    device: str = "cpu"
+
+    def __repr__(self) -> str:
+        last = f"{self.losses[-1]:.3f}" if self.losses else "-"
+        return (f"FinetuneResult({self.strategy}, {self.steps} steps, {self.trainable} trainable parameters, "
+                f"{self.seconds:.1f} s, final loss {last})")
+
+
+def prepare(cloner: cloning.VoiceCloner, pairs, sr: int, speaker=None) -> tuple[list, cloning.Speaker, float]:
+    """Check ``pairs`` of ``(wav, transcript)``, enrol the speaker, align each pair into an Example."""
+    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[1], str):
+        pairs = [pairs]
+    pairs = list(pairs)
+    if not pairs:
+        raise FinetuneError("no (wav, transcript) pairs given: pass at least one recording and its text")
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise FinetuneError(f"pair {i + 1} must be (wav, transcript) with a str transcript, "
+                                f"got {type(pair).__name__}")
+    start = time.perf_counter()
+    voice = speaker if speaker is not None else cloner.enroll([w for w, _ in pairs], sr)
+    examples = []
+    for wav, text in pairs:
+        result = align(cloner, wav, sr, text, speaker=voice)
+        examples.append(cloning.Example("target", torch.tensor(cloning.symbol_ids(result.symbols, cloner.config.symbols)),
+                                        torch.from_numpy(result.durations),
+                                        torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
+    return examples, voice, time.perf_counter() - start
+
+
+def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "adapter",
+             lr: float | None = None, batch_size: int = 8, accumulate: int = 1, device: str = "cpu",
+             precision: str = "fp32", bottleneck: int = 16, seed: int = 0, progress: bool = False,
+             callback: Callable[[int, "cloning.VoiceCloner"], None] | None = None,
+             examples=None, speaker=None) -> cloning.VoiceCloner:
+    """Adapt ``cloner`` to the voice of ``pairs`` = ``[(wav, transcript), ...]``; return a new cloner (notebook 09).
+
+    ``cloner`` is never modified: the model is deep-copied first (``copy.deepcopy``), and only the
+    copy is trained.  The returned cloner has ``finetuned_speaker`` (pass it to ``synthesize``)
+    and ``finetune_result`` (:class:`FinetuneResult`).  ``strategy`` is one of
+    :data:`STRATEGIES`; ``steps`` defaults to :data:`DEFAULT_STEPS` of the model's profile.
+    ``accumulate`` micro-batches are summed per optimiser step (gradients zeroed after each
+    step); ``precision`` ``"bf16"``/``"fp16"`` trains under autocast (:mod:`course_utils.gpu`).
+    ``callback(step, tuned)`` runs after each step (for curves of score against steps).
+    """
+    from tqdm.auto import tqdm
+
+    from course_utils import env, gpu
+
+    if strategy not in STRATEGIES:
+        raise FinetuneError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    steps = DEFAULT_STEPS.get(cloner.config.profile, 40) if steps is None else int(steps)
+    if steps < 0:
+        raise FinetuneError(f"steps must be >= 0, got {steps}")
+    if accumulate < 1 or batch_size < 1:
+        raise FinetuneError(f"batch_size and accumulate must be >= 1, got {batch_size}, {accumulate}")
+    device = env.pick_device(device)
+    if examples is None:
+        examples, voice, align_seconds = prepare(cloner, pairs, sr, speaker)
+    else:
+        voice, align_seconds = speaker, 0.0
+        if voice is None:
+            raise FinetuneError("with examples=..., also pass speaker=... (from cloner.enroll)")
+
+    model = copy.deepcopy(cloner.model)          # the original's weights are never touched
+    embedding = torch.from_numpy(np.array(voice.embedding, dtype=np.float32))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if strategy == "embedding":
+        emb_param = nn.Parameter(embedding.clone())
+        trainable = [emb_param]
+    elif strategy == "adapter":
+        torch.manual_seed(seed)
+        trainable = add_adapters(model, bottleneck)
+        emb_param = None
+    elif strategy == "full":
+        trainable = list(model.parameters())
+        emb_param = None
+    else:
+        trainable, emb_param = [], None
+    for p in trainable:
+        p.requires_grad_(True)
+    model.to(device)
+    if emb_param is not None:
+        emb_param.data = emb_param.data.to(device)
+
+    tuned = cloning.VoiceCloner(model.eval(), cloner.speaker_encoder, history=dict(cloner.history),
+                                vocoder_iters=cloner.vocoder.n_iter)
+    normalised = [cloning.Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
+                  for e in examples]
+    losses: list[float] = []
+    start = time.perf_counter()
+    if steps and trainable:
+        lr = LEARNING_RATES[strategy] if lr is None else lr
+        optimiser = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
+        scaler = gpu.make_scaler(device, precision)
+        rng = np.random.default_rng(seed)
+        if strategy == "full":
+            model.train()                          # cuDNN's LSTM backward needs training mode
+        bar = tqdm(range(steps), desc=f"fine-tuning ({strategy})", disable=not progress, leave=False)
+        for step in bar:
+            optimiser.zero_grad(set_to_none=True)
+            total = 0.0
+            for _ in range(accumulate):
+                pick = rng.permutation(len(normalised))[:batch_size]
+                chosen = [normalised[i] for i in pick]
+                spk = (emb_param if emb_param is not None else embedding.to(device))[None].expand(len(chosen), -1)
+                batch = cloning.collate(chosen, torch.zeros(len(chosen), embedding.shape[0]))
+                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+                batch["speaker"] = spk
+                with gpu.autocast(device, precision):
+                    loss, _ = model.loss(batch)
+                scaler.scale(loss / accumulate).backward()
+                total += float(loss.detach()) / accumulate
+            scaler.unscale_(optimiser)
+            nn.utils.clip_grad_norm_(trainable, 1.0)
+            scaler.step(optimiser)
+            scaler.update()
+            optimiser.zero_grad(set_to_none=True)  # the article forgot this line: see gpu.accumulate
+            losses.append(total)
+            if callback is not None:
+                model.eval()
+                tuned.finetuned_speaker = _speaker_from(emb_param, voice)
+                callback(step, tuned)
+                if strategy == "full":
+                    model.train()
+        model.eval()
+    seconds = time.perf_counter() - start
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.cpu()
+    tuned.finetuned_speaker = _speaker_from(emb_param, voice)
+    tuned.finetune_result = FinetuneResult(strategy, steps if trainable else 0, count_parameters(trainable),
+                                           seconds, losses, align_seconds, str(device))
+    return tuned
+
+
+def _speaker_from(emb_param, voice) -> cloning.Speaker:
+    if emb_param is None:
+        return voice
+    emb = emb_param.detach().cpu().numpy().astype(np.float32)
+    return cloning.Speaker(emb, voice.n_references, voice.seconds)
+
+
+def attach() -> bool:
+    """Make ``VoiceCloner.finetune(pairs, sr, steps=None, **options)`` call :func:`finetune`.
+
+    Returns True if it attached the method, False if ``cloning.VoiceCloner`` already has one.
+    """
+    if hasattr(cloning.VoiceCloner, "finetune"):
+        return False
+    cloning.VoiceCloner.finetune = finetune
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluation of strategies
+# ----------------------------------------------------------------------------------------------
+
+def heldout_data(corpus, n_finetune: int, n_own: int = 2):
+    """Per speaker: the first ``n_finetune`` (wav, sr, text) for fine-tuning, the next ``n_own`` as own recordings."""
+    out = {}
+    for spk, idx in corpus.by_speaker().items():
+        if len(idx) < n_finetune + n_own:
+            raise FinetuneError(f"speaker {spk} has {len(idx)} utterances; need {n_finetune + n_own}")
+        take = lambda ids: [(*corpus.load(i), corpus.items[i].text) for i in ids]  # noqa: E731
+        out[spk] = {"train": take(idx[:n_finetune]), "own": take(idx[n_finetune:n_finetune + n_own])}
+    return out
+
+
+def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps: int | None = None,
+                   texts: Sequence[str] | None = None, encoder=None, eval_every: int | None = None,
+                   **options) -> dict:
+    """Fine-tune on each speaker of ``data`` (from :func:`heldout_data`) and compute the cloning score.
+
+    Clones speak ``texts`` (default: two held-out prompts, never in the fine-tuning data), and are
+    scored with :func:`cloning.cloning_score` against the speaker's fine-tuning recordings
+    (references) and other recordings (own).  With ``eval_every``, the score is also computed
+    every that many steps (``curve``: list of ``(step, score)``), which shows overfitting.
+    Returns ``{"score", "seconds" (mean fine-tuning time per speaker), "curve", "details"}``.
+    """
+    from course_utils import speaker as speaker_mod, voices
+
+    texts = list(texts) if texts is not None else voices.prompts("heldout")[:2]
+    encoder = encoder or speaker_mod.SpeakerEncoder.pretrained()
+    references = {s: [(w, r) for w, r, _ in d["train"]] for s, d in data.items()}
+    own = {s: [(w, r) for w, r, _ in d["own"]] for s, d in data.items()}
+    clones, seconds, snapshots = {}, [], {}
+    for spk, d in data.items():
+        pairs = [(w, t) for w, _, t in d["train"]]
+        sr = d["train"][0][1]
+        snaps: dict[int, list] = {}
+
+        def snapshot(step, tuned, snaps=snaps):
+            if eval_every and (step + 1) % eval_every == 0:
+                snaps[step + 1] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in texts]
+
+        tuned = finetune(cloner, pairs, sr, steps=steps, strategy=strategy,
+                         callback=snapshot if eval_every else None, **options)
+        seconds.append(tuned.finetune_result.seconds + tuned.finetune_result.align_seconds)
+        clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in texts]
+        snapshots[spk] = snaps
+    result = cloning.cloning_score(clones, references, own, encoder=encoder)
+    curve = []
+    if eval_every:
+        steps_seen = sorted(set.intersection(*(set(s) for s in snapshots.values()))) if snapshots else []
+        for k in steps_seen:
+            curve.append((k, cloning.cloning_score({s: snapshots[s][k] for s in data}, references, own,
+                                                   encoder=encoder).score))
+    return {"score": result.score, "seconds": float(np.mean(seconds)), "curve": curve, "details": result}
+
+
+def seen_text_score(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps: int | None = None,
+                    encoder=None, **options) -> dict:
+    """Scores of the same fine-tuned cloners on texts seen in fine-tuning vs unseen texts (overfitting)."""
+    from course_utils import speaker as speaker_mod, voices
+
+    encoder = encoder or speaker_mod.SpeakerEncoder.pretrained()
+    unseen = voices.prompts("heldout")[:2]
+    references = {s: [(w, r) for w, r, _ in d["train"]] for s, d in data.items()}
+    own = {s: [(w, r) for w, r, _ in d["own"]] for s, d in data.items()}
+    seen_clones, unseen_clones = {}, {}
+    for spk, d in data.items():
+        pairs = [(w, t) for w, _, t in d["train"]]
+        tuned = finetune(cloner, pairs, d["train"][0][1], steps=steps, strategy=strategy, **options)
+        seen_clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for _, t in pairs[:2]]
+        unseen_clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in unseen]
+    return {"seen": cloning.cloning_score(seen_clones, references, own, encoder=encoder).score,
+            "unseen": cloning.cloning_score(unseen_clones, references, own, encoder=encoder).score}
+
+
+def parameters_equal(a: nn.Module, b: nn.Module) -> bool:
+    """True when two models have bit-identical parameters and buffers (same names)."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def state_fingerprint(model: nn.Module) -> str:
+    """A SHA-256 of every parameter and buffer's bytes (to show that a model did not change)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
