@@ -29,6 +29,7 @@ Cloning is scored with the *pretrained* speaker encoder, which the model never s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -89,7 +90,7 @@ class ClonerConfig:
     encoder_dropout: float = 0.1
     speaker_encoder: str = "pretrained"
     speaker_dim: int = 256
-    injection: str = "both"
+    injection: str = "film"
     duration_channels: int = 128
     decoder_channels: int = 128
     decoder_dilations: list = field(default_factory=lambda: [1, 3, 9, 1])
@@ -98,18 +99,18 @@ class ClonerConfig:
     postnet_layers: int = 2
     dropout: float = 0.0
     # training
-    steps: int = 900
+    steps: int = 1200
     batch_size: int = 16
-    lr: float = 2e-3
+    lr: float = 3e-3
     warmup: int = 60
     duration_weight: float = 1.0
     references_per_embedding: int = 5
     seed: int = 0
     # data: a voices.build_corpus call
     n_speakers: int = 206
-    utterances_per_speaker: int = 12
+    utterances_per_speaker: int = 8
     corpus_seed: int = 0
-    embed_utterances: int = 6
+    embed_utterances: int = 4
     # synthesis
     accent: str = "en-us"
     griffin_lim_iters: int = 16
@@ -133,7 +134,7 @@ class ClonerConfig:
             base = dict(encoder_embedding=512, encoder_lstm=256, encoder_dropout=0.2, duration_channels=256,
                         decoder_channels=384, decoder_dilations=[1, 2, 4, 8, 1, 2, 4, 8], postnet_channels=256,
                         postnet_layers=5, dropout=0.1, steps=20000, batch_size=32, lr=1e-3, warmup=500,
-                        utterances_per_speaker=40, embed_utterances=20, griffin_lim_iters=48)
+                        speaker_dim=256, utterances_per_speaker=40, embed_utterances=20, griffin_lim_iters=48)
         else:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
         base.update(overrides)
@@ -630,6 +631,17 @@ def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: b
 # the cloner
 # ----------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def single_thread():
+    """Run the ``with`` block with one PyTorch CPU thread, then restore the previous setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass
 class Speaker:
     """An enrolled voice (notebook 08): its unit-norm ``embedding`` and where it came from."""
@@ -821,9 +833,12 @@ class VoiceCloner:
         """``(wav float32, sr)``: ``text`` spoken in ``speaker``'s voice (notebook 08).
 
         The output carries the course's inaudible watermark (``safety.embed_watermark`` with
-        ``safety.DEFAULT_KEY``, notebook 11) unless ``watermark=False``.
+        ``safety.DEFAULT_KEY``, notebook 11) unless ``watermark=False``.  Runs on one CPU thread:
+        the tensors of one sentence are too small for several threads to pay off, and on a busy
+        machine extra threads only wait for each other.
         """
-        wav = self.vocoder(self.mel(text, speaker, pace))
+        with single_thread():
+            wav = self.vocoder(self.mel(text, speaker, pace))
         if watermark:
             from course_utils import safety
 
@@ -945,18 +960,26 @@ def evaluate(cloner: VoiceCloner, corpus=None, n_references: int = 5, n_own: int
 
 
 def real_time_factor(cloner: VoiceCloner, voice: Speaker, texts: Sequence[str] | None = None,
-                     repeats: int = 3) -> float:
-    """Synthesis time over audio duration, vocoding and watermark included; best of ``repeats`` (notebook 08)."""
+                     repeats: int = 3, clock: str = "cpu") -> float:
+    """Synthesis time over audio duration, vocoding and watermark included; best of ``repeats`` (notebook 08).
+
+    ``clock="cpu"`` counts the CPU time of this process (what the synthesis costs; synthesis
+    runs on one thread, so on an idle machine it equals the wall-clock time), ``"wall"`` the
+    elapsed time, which on a shared machine also counts the time spent waiting for other programs.
+    """
     from course_utils import voices
 
+    if clock not in ("cpu", "wall"):
+        raise ValueError(f"clock must be 'cpu' or 'wall', not {clock!r}")
+    timer = time.process_time if clock == "cpu" else time.perf_counter
     texts = list(texts) if texts is not None else voices.prompts("heldout")[2:5]
     best = math.inf
     for _ in range(repeats):
         compute = seconds = 0.0
         for t in texts:
-            start = time.perf_counter()
+            start = timer()
             wav, sr = cloner.synthesize(t, voice)
-            compute += time.perf_counter() - start
+            compute += timer() - start
             seconds += len(wav) / sr
         best = min(best, compute / seconds)
     return best
