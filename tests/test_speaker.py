@@ -133,7 +133,7 @@ def test_ge2e_hand_checkable():
     its own (exclusive) centroid and 0 with the other: loss = log(1 + exp(-w))."""
     e = torch.tensor([[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]])
     loss = speaker.GE2ELoss(init_w=1.0, init_b=0.0)
-    assert float(loss(e)) == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6)
+    assert loss(e).item() == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6)
     s = loss.similarity(e)
     assert s.shape == (2, 2, 2)
     assert s[0, 0].tolist() == pytest.approx([1.0, 0.0])
@@ -229,3 +229,22 @@ def test_profiles():
     assert speaker.TrainConfig.from_dict(quick.to_dict()) == quick
     with pytest.raises(ValueError, match="profile"):
         speaker.TrainConfig.for_profile("medium")
+
+
+def test_course_encoder_without_checkpoint_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    assert speaker.checkpoint_path("quick").parent == tmp_path / "speaker"
+    with pytest.raises(FileNotFoundError, match="run notebook 07"):
+        speaker.course_encoder("quick", train_if_missing=False)
+
+
+def test_course_encoder_loads_a_saved_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    config = speaker.TrainConfig.for_profile("quick", speaker.COURSE_ARCH["quick"])
+    model = speaker.SpeakerEncoder(config.model).eval()
+    path = speaker.save_course_encoder(model, "quick", config.model.arch, {"seconds": 1.0, "loss": [0.5]})
+    assert path == speaker.checkpoint_path("quick")
+    loaded = speaker.course_encoder("quick", train_if_missing=False)
+    x = torch.randn(1, 120, 40)
+    assert torch.equal(loaded(x), model(x))
+    assert torch.load(path, weights_only=True)["meta"]["train"] == config.to_dict()
