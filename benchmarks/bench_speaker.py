@@ -4,7 +4,7 @@ Measures, on this machine: the cosine between the course's reimplementation of t
 GE2E encoder and the reference ``resemblyzer`` package on espeak utterances; the time of one
 GE2E training step and of embedding an utterance, for the quick-profile LSTM (the GE2E paper's
 architecture) and TDNN (statistics pooling) encoders; and, when notebook 07 has saved the course
-encoder, its recorded training time. Best of three, after a warm-up. Well under 60 s on 2 cores.
+encoder, its recorded training time. Best of two, after a warm-up. Well under 60 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 
 from course_utils import speaker, voices
 
-REPEATS = 3
+REPEATS = 2
 
 
 def _best(fn, repeats: int = REPEATS) -> float:
@@ -32,7 +32,7 @@ def _best(fn, repeats: int = REPEATS) -> float:
 def _utterances() -> list:
     specs = voices.speakers("heldout")[:2]
     texts = ["The quick brown fox jumps over the lazy dog.", "She sells seashells by the seashore every summer."]
-    return [voices.synthesize(t, s) for s in specs for t in texts]
+    return [voices.synthesize(t, s) for s, t in zip(specs, texts)]
 
 
 def run() -> list[dict]:
