@@ -279,15 +279,7 @@ class FinetuneResult:
 
 def prepare(cloner: cloning.VoiceCloner, pairs, sr: int, speaker=None) -> tuple[list, cloning.Speaker, float]:
     """Check ``pairs`` of ``(wav, transcript)``, enrol the speaker, align each pair into an Example."""
-    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[1], str):
-        pairs = [pairs]
-    pairs = list(pairs)
-    if not pairs:
-        raise FinetuneError("no (wav, transcript) pairs given: pass at least one recording and its text")
-    for i, pair in enumerate(pairs):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
-            raise FinetuneError(f"pair {i + 1} must be (wav, transcript) with a str transcript, "
-                                f"got {type(pair).__name__}")
+    pairs = _check_pairs(pairs)
     start = time.perf_counter()
     voice = speaker if speaker is not None else cloner.enroll([w for w, _ in pairs], sr)
     examples = []
@@ -297,6 +289,19 @@ def prepare(cloner: cloning.VoiceCloner, pairs, sr: int, speaker=None) -> tuple[
                                         torch.from_numpy(result.durations),
                                         torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
     return examples, voice, time.perf_counter() - start
+
+
+def _check_pairs(pairs) -> list:
+    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[1], str):
+        pairs = [pairs]
+    pairs = list(pairs)
+    if not pairs:
+        raise FinetuneError("no (wav, transcript) pairs given: pass at least one recording and its text")
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
+            raise FinetuneError(f"pair {i + 1} must be (wav, transcript) with a str transcript, "
+                                f"got {type(pair).__name__}")
+    return pairs
 
 
 def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "adapter",
@@ -326,7 +331,10 @@ def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = No
     if accumulate < 1 or batch_size < 1:
         raise FinetuneError(f"batch_size and accumulate must be >= 1, got {batch_size}, {accumulate}")
     device = env.pick_device(device)
-    if examples is None:
+    if examples is None and (strategy == "zero-shot" or steps == 0):
+        examples, align_seconds = [], 0.0                 # nothing to train: enrol only
+        voice = speaker if speaker is not None else cloner.enroll([w for w, _ in _check_pairs(pairs)], sr)
+    elif examples is None:
         examples, voice, align_seconds = prepare(cloner, pairs, sr, speaker)
     else:
         voice, align_seconds = speaker, 0.0
@@ -439,6 +447,27 @@ def heldout_data(corpus, n_finetune: int, n_own: int = 2):
     return out
 
 
+class CachedEncoder:
+    """Wraps a speaker encoder and remembers the embedding of every waveform it has seen.
+
+    :func:`cloning.cloning_score` embeds the references and own recordings on every call; when
+    scoring many checkpoints of the same speakers (score against steps) this saves most of the time.
+    """
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+        self._cache: dict = {}
+
+    def embed_utterance(self, wav, sr: int) -> np.ndarray:
+        import hashlib
+
+        arr = np.ascontiguousarray(wav, dtype=np.float32)
+        key = (hashlib.sha1(arr.tobytes()).hexdigest(), int(sr))
+        if key not in self._cache:
+            self._cache[key] = self.encoder.embed_utterance(arr, sr)
+        return self._cache[key]
+
+
 def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps: int | None = None,
                    texts: Sequence[str] | None = None, encoder=None, eval_every: int | None = None,
                    **options) -> dict:
@@ -447,16 +476,19 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
     Clones speak ``texts`` (default: two held-out prompts, never in the fine-tuning data), and are
     scored with :func:`cloning.cloning_score` against the speaker's fine-tuning recordings
     (references) and other recordings (own).  With ``eval_every``, the score is also computed
-    every that many steps (``curve``: list of ``(step, score)``), which shows overfitting.
-    Returns ``{"score", "seconds" (mean fine-tuning time per speaker), "curve", "details"}``.
+    every that many steps (``curve``: list of ``(step, score)``), which shows overfitting; ``seen``
+    is the score on two texts of the fine-tuning data (a large gap to ``score`` = memorising).
+    Returns ``{"score", "seen", "seconds" (mean fine-tuning time per speaker), "curve", "details"}``.
     """
     from course_utils import speaker as speaker_mod, voices
 
     texts = list(texts) if texts is not None else voices.prompts("heldout")[:2]
     encoder = encoder or speaker_mod.SpeakerEncoder.pretrained()
+    if not isinstance(encoder, CachedEncoder):
+        encoder = CachedEncoder(encoder)
     references = {s: [(w, r) for w, r, _ in d["train"]] for s, d in data.items()}
     own = {s: [(w, r) for w, r, _ in d["own"]] for s, d in data.items()}
-    clones, seconds, snapshots = {}, [], {}
+    clones, seen, seconds, snapshots = {}, {}, [], {}
     for spk, d in data.items():
         pairs = [(w, t) for w, _, t in d["train"]]
         sr = d["train"][0][1]
@@ -470,6 +502,7 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
                          callback=snapshot if eval_every else None, **options)
         seconds.append(tuned.finetune_result.seconds + tuned.finetune_result.align_seconds)
         clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in texts]
+        seen[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for _, t in pairs[:2]]
         snapshots[spk] = snaps
     result = cloning.cloning_score(clones, references, own, encoder=encoder)
     curve = []
@@ -478,26 +511,9 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
         for k in steps_seen:
             curve.append((k, cloning.cloning_score({s: snapshots[s][k] for s in data}, references, own,
                                                    encoder=encoder).score))
-    return {"score": result.score, "seconds": float(np.mean(seconds)), "curve": curve, "details": result}
-
-
-def seen_text_score(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps: int | None = None,
-                    encoder=None, **options) -> dict:
-    """Scores of the same fine-tuned cloners on texts seen in fine-tuning vs unseen texts (overfitting)."""
-    from course_utils import speaker as speaker_mod, voices
-
-    encoder = encoder or speaker_mod.SpeakerEncoder.pretrained()
-    unseen = voices.prompts("heldout")[:2]
-    references = {s: [(w, r) for w, r, _ in d["train"]] for s, d in data.items()}
-    own = {s: [(w, r) for w, r, _ in d["own"]] for s, d in data.items()}
-    seen_clones, unseen_clones = {}, {}
-    for spk, d in data.items():
-        pairs = [(w, t) for w, _, t in d["train"]]
-        tuned = finetune(cloner, pairs, d["train"][0][1], steps=steps, strategy=strategy, **options)
-        seen_clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for _, t in pairs[:2]]
-        unseen_clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in unseen]
-    return {"seen": cloning.cloning_score(seen_clones, references, own, encoder=encoder).score,
-            "unseen": cloning.cloning_score(unseen_clones, references, own, encoder=encoder).score}
+    seen_score = cloning.cloning_score(seen, references, own, encoder=encoder).score
+    return {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)), "curve": curve,
+            "details": result}
 
 
 def parameters_equal(a: nn.Module, b: nn.Module) -> bool:
@@ -515,3 +531,69 @@ def state_fingerprint(model: nn.Module) -> str:
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------
+# throughput
+# ----------------------------------------------------------------------------------------------
+
+def _throughput_config():
+    path = cloning.VoiceCloner.checkpoint_path("quick")
+    if path.exists():
+        return cloning.VoiceCloner.load(path).config
+    symbols = [cloning.PAD, cloning.UNK, "_"] + [f"s{i}" for i in range(190)]
+    return cloning.ClonerConfig.for_profile("quick", symbols=symbols, speaker_dim=256)
+
+
+def _batch(config, n: int = 8, seconds: float = 3.0, phonemes: int = 36, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    frames = int(seconds * config.sr / config.hop_length) + 1
+    ids = torch.randint(3, len(config.symbols), (n, phonemes), generator=g)
+    base = frames // phonemes
+    durations = torch.full((n, phonemes), base)
+    durations[:, -1] += frames - base * phonemes
+    return {"ids": ids, "lengths": torch.full((n,), phonemes), "durations": durations,
+            "mel": torch.randn(n, frames, config.n_mels, generator=g),
+            "speaker": torch.nn.functional.normalize(torch.randn(n, config.speaker_dim, generator=g), dim=1)}
+
+
+def throughput_rows(devices=None, repeats: int = 5) -> list[dict]:
+    """Utterances per second of full fine-tuning steps of the quick model (3-s utterances), per device and
+    precision (fp32, bf16, and fp16 + GradScaler on CUDA), plus pinned/pageable copy bandwidth on CUDA (notebook 09)."""
+    from course_utils import gpu
+
+    config = _throughput_config()
+    devices = devices or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+    rows = []
+    for device in devices:
+        precisions = ["fp32", "bf16"] + (["fp16"] if device == "cuda" else [])
+        for precision in precisions:
+            torch.manual_seed(0)
+            model = cloning.AcousticModel(config).to(device).train()
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+            scaler = gpu.make_scaler(device, precision)
+            host = _batch(config, n=32 if device == "cuda" else 8)
+            if device == "cuda":
+                host = {k: v.pin_memory() for k, v in host.items()}
+
+            def step():
+                batch = gpu.to_device(host, device)
+                with gpu.autocast(device, precision):
+                    loss, _ = model.loss(batch)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                return len(host["ids"])
+
+            r = gpu.throughput(step, device, warmup=2, repeats=repeats)
+            name = torch.cuda.get_device_name(0) if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+            rows.append({"name": f"fine-tuning throughput, {device} {precision}", "value": round(r["items_per_s"], 2),
+                         "unit": "utt/s", "note": f"full fine-tuning steps of the quick model, batch "
+                                                  f"{len(host['ids'])} x 3 s; {name}"})
+    if torch.cuda.is_available():
+        bw = gpu.copy_bandwidth(64)
+        for k, v in bw.items():
+            rows.append({"name": f"host-to-GPU copy, {k}", "value": round(v, 2), "unit": "GB/s",
+                         "note": "64 MB tensor, best of 5"})
+    return rows
