@@ -121,11 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="a recording of the voice (repeat for more: 3-5 give a better voice)")
     clone.add_argument("--text", required=True, help="what the voice should say")
     clone.add_argument("--out", required=True, metavar="WAV", help="where to write the result (.wav)")
-    consent = clone.add_mutually_exclusive_group()
-    consent.add_argument("--consent", metavar="STATEMENT",
-                         help='"I, <name>, consent to <purpose> on <date>", in the speaker\'s words')
-    consent.add_argument("--consent-file", metavar="FILE",
-                         help="JSON or 'key: value' file with speaker, granted_by, date, purpose")
+    clone.add_argument("--consent", metavar="STATEMENT",
+                       help='"I, <name>, consent to <purpose> on <date>", in the speaker\'s words (required, '
+                            'or --consent-file; both may be given)')
+    clone.add_argument("--consent-file", metavar="FILE",
+                       help="JSON or 'key: value' file with speaker, granted_by, date, purpose")
     clone.add_argument("--profile", choices=["quick", "full"], default="quick", help="which course cloner")
     clone.add_argument("--checkpoint", metavar="PT", help="a cloner checkpoint to use instead of the course's")
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")

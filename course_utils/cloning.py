@@ -99,7 +99,7 @@ class ClonerConfig:
     postnet_layers: int = 2
     dropout: float = 0.0
     # training
-    steps: int = 1200
+    steps: int = 1500
     batch_size: int = 16
     lr: float = 3e-3
     warmup: int = 60
@@ -559,7 +559,7 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(s, config))
     history = {"step": [], "loss": [], "mel": [], "postnet": [], "duration": []}
     pending: list[list[int]] = []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(range(config.steps), desc=f"training ({config.profile})", disable=not progress, leave=False)
     for step in bar:
         if not pending:
@@ -586,7 +586,9 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
         if callback is not None:
             callback(step, parts)
     history["seconds"] = time.perf_counter() - start
+    history["cpu_seconds"] = time.process_time() - cpu_start   # all threads of this process
     history["device"] = str(device)
+    history["threads"] = torch.get_num_threads()
     return model.eval().cpu(), history
 
 

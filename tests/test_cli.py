@@ -76,3 +76,14 @@ def test_bad_reference_is_reported(folder):
                      "--checkpoint", "tiny.pt", cwd=folder)
     assert result.returncode != 0 and "broken.wav" in result.stderr
     assert not (folder / "bad.wav").exists()
+
+
+def test_consent_file_and_references_at_different_rates(folder):
+    (folder / "consent.json").write_text('{"speaker": "Ada Lovelace", "granted_by": "Ada Lovelace", '
+                                         '"date": "2026-11-25", "purpose": "the course test suite"}')
+    wav, sr = sf.read(folder / "ref0.wav", dtype="float32")
+    sf.write(folder / "ref48k.wav", np.interp(np.arange(0, len(wav), sr / 48000), np.arange(len(wav)), wav), 48000)
+    result = run_cli("--reference", "ref48k.wav", "--reference", "ref1.wav", "--text", "Good morning.",
+                     "--out", "file.wav", "--consent-file", "consent.json", "--checkpoint", "tiny.pt", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert (folder / "file.wav").exists() and "the course test suite" in result.stdout
