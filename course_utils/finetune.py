@@ -32,6 +32,14 @@ truth (and against the naive alternative, stretching the predicted durations uni
   the rest frozen (zero-initialised, so they start as the identity);
 * ``"full"``: every weight, with a small learning rate.
 
+``cloner.finetune(pairs, sr, steps=None)`` (the course API) needs one hook in ``cloning.py``,
+which this module does not add by itself; until it exists call ``finetune.finetune(cloner, ...)``
+or run :func:`attach` once::
+
+    def finetune(self, pairs, sr, steps=None, **options):       # in class VoiceCloner
+        from course_utils import finetune as _finetune
+        return _finetune.finetune(self, pairs, sr, steps=steps, **options)
+
 The result is a new :class:`~course_utils.cloning.VoiceCloner` whose ``finetuned_speaker`` is the
 voice to pass to ``synthesize``.  Adapter-tuned cloners hold wrapped decoder blocks: their
 ``model.state_dict()`` keys differ from a plain model's, so reload them by calling
