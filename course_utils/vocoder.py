@@ -109,7 +109,17 @@ class GriffinLimVocoder:
     @torch.no_grad()
     def __call__(self, log_mel, n_samples: int | None = None) -> np.ndarray:
         """Float32 waveform in [-1, 1] for log-mel frames ``(n_mels, frames)``."""
-        wav = self.griffin_lim(self.magnitude(log_mel), n_samples).numpy().astype(np.float32)
+        magnitude = self.magnitude(log_mel)
+        frames, hop = magnitude.shape[-1], self.config.hop_length
+        shortest = 1 + self.config.n_fft // hop
+        if frames >= shortest:
+            wav = self.griffin_lim(magnitude, n_samples).numpy().astype(np.float32)
+        else:  # too few frames for the STFT: pad with silence, cut back afterwards
+            padded = torch.nn.functional.pad(magnitude, (0, shortest - frames))
+            wav = self.griffin_lim(padded, None).numpy().astype(np.float32)
+            wav = wav[: frames * hop if n_samples is None else n_samples]
+            if n_samples is not None and len(wav) < n_samples:
+                wav = np.pad(wav, (0, n_samples - len(wav)))
         peak = float(np.abs(wav).max()) if wav.size else 0.0
         return wav * np.float32(0.95 / peak) if peak > 0.95 else wav
 

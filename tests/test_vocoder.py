@@ -74,3 +74,10 @@ def test_torchaudio_transform_agrees_in_quality():
     magnitude = torch.from_numpy(audio.spectrogram(wav, CFG))
     out = vocoder.torchaudio_griffin_lim(magnitude, CFG, n_iter=16)
     assert vocoder.spectral_convergence(out.numpy(), magnitude, CFG) < 0.35
+
+
+def test_vocoder_handles_very_short_input():
+    voc = vocoder.GriffinLimVocoder(CFG, n_iter=2)
+    for frames in (1, 2, 4):
+        wav = voc(np.full((80, frames), -5.0, np.float32))
+        assert wav.dtype == np.float32 and len(wav) == frames * CFG.hop_length
