@@ -84,10 +84,3 @@ def run() -> list[dict]:
                          "value": round(t_librosa / t_gpu, 2), "unit": "x",
                          "note": f"{torch.cuda.get_device_name(0)}, includes host-to-device copies"})
     return rows
-
-
-if __name__ == "__main__":
-    start = time.perf_counter()
-    for row in run():
-        print(row)
-    print(f"{time.perf_counter() - start:.1f} s")

@@ -74,8 +74,3 @@ def run() -> list[dict]:
                  round(bench.loglog_slope(table)["copy.copy"], 2), "unit": "",
                  "note": "1 means O(n): a shallow copy is not O(1)"})
     return rows
-
-
-if __name__ == "__main__":
-    for row in run():
-        print(row)

@@ -77,10 +77,3 @@ def run() -> list[dict]:
         {"name": "secs other voice", "value": round(float(diff), 3), "unit": "",
          "note": "espeak m3 vs f2 (pitch 70), same encoder"},
     ]
-
-
-if __name__ == "__main__":
-    start = time.perf_counter()
-    for row in run():
-        print(row)
-    print(f"{time.perf_counter() - start:.1f} s")

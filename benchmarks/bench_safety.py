@@ -93,10 +93,3 @@ def run() -> list[dict]:
          "note": "tries 804 alignments"},
     ]
     return rows
-
-
-if __name__ == "__main__":
-    start = time.perf_counter()
-    for row in run():
-        print(row)
-    print(f"{time.perf_counter() - start:.1f} s")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 
 from course_utils import speaker, voices
@@ -84,9 +83,3 @@ def run() -> list[dict]:
                     "unit": "s", "note": f"{speaker.COURSE_ARCH['quick']}, as saved by notebook 07 (other load "
                                          "on the machine counts too)"})
     return out
-
-
-if __name__ == "__main__":
-    for row in run():
-        value = f"{row['value']:.4g}" if isinstance(row["value"], float) else row["value"]
-        print(f"{row['name']}: {value} {row['unit']}  ({row['note']})")

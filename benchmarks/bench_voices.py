@@ -87,8 +87,3 @@ def run() -> list[dict]:
         {"name": "text.text_to_ids throughput", "value": ids, "unit": "chars/s",
          "note": "normalise + espeak phonemes + vocabulary"},
     ]
-
-
-if __name__ == "__main__":
-    for row in run():
-        print(f"{row['name']}: {row['value']:.3g} {row['unit']} ({row['note']})")

@@ -122,7 +122,6 @@ def test_tiny_model_overfits_one_batch():
     batch = {"ids": ids, "lengths": torch.full((4,), 6), "durations": d, "mel": mel,
              "speaker": torch.randn(4, 8, generator=g)}
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = None
     with cloning.single_thread():                         # tiny tensors: threads only add overhead
         parts = _overfit(model, batch, opt)
     assert parts["loss"] < 0.15 * parts["first"], parts
