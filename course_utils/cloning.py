@@ -44,7 +44,6 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from course_utils import audio
 from course_utils.text_encoder import TextEncoder, TextEncoderConfig, lengths_to_mask, pad_batch
