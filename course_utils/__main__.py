@@ -91,13 +91,10 @@ def _clone(args: argparse.Namespace) -> int:
         wavs = [audio.resample(w, sr, cloner.sr) for w, sr in references] if len(rates) > 1 else [w for w, _ in references]
         sr = cloner.sr if len(rates) > 1 else rates.pop()
         if args.finetune_steps or args.transcript:
-            if not hasattr(cloner, "finetune"):
-                return _fail("fine-tuning (--transcript/--finetune-steps) is not available in this version; "
-                             "leave them out for zero-shot cloning")
             if len(args.transcript or []) != len(wavs):
                 return _fail(f"give one --transcript per --reference ({len(wavs)}), in the same order")
             cloner = cloner.finetune(list(zip(wavs, args.transcript)), sr, steps=args.finetune_steps)
-        voice = cloner.enroll(wavs, sr)
+        voice = getattr(cloner, "finetuned_speaker", None) or cloner.enroll(wavs, sr)
         wav, out_sr = cloner.synthesize(args.text, voice, watermark=False)
         wav = safety.embed_watermark(wav, out_sr, args.watermark_key or safety.DEFAULT_KEY)
     except (speaker.BadAudioError, audio.AudioError, cloning.CloningError, ValueError) as exc:

@@ -777,6 +777,15 @@ class VoiceCloner:
         return cloner
 
     # -- cloning -------------------------------------------------------------------------------
+    def finetune(self, pairs, sr: int, steps: int | None = None, **options) -> "VoiceCloner":
+        """Adapt to a voice from ``(wav, transcript)`` pairs; a new cloner, this one untouched.
+
+        See :func:`course_utils.finetune.finetune` for the strategies (notebook 09).
+        """
+        from course_utils import finetune as _finetune
+
+        return _finetune.finetune(self, pairs, sr, steps=steps, **options)
+
     def enroll(self, wavs, sr: int) -> Speaker:
         """A :class:`Speaker` from one or more reference recordings at sample rate ``sr`` (notebook 08).
 

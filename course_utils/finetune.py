@@ -32,13 +32,7 @@ truth (and against the naive alternative, stretching the predicted durations uni
   the rest frozen (zero-initialised, so they start as the identity);
 * ``"full"``: every weight, with a small learning rate.
 
-``cloner.finetune(pairs, sr, steps=None)`` (the course API) needs one hook in ``cloning.py``,
-which this module does not add by itself; until it exists call ``finetune.finetune(cloner, ...)``
-or run :func:`attach` once::
-
-    def finetune(self, pairs, sr, steps=None, **options):       # in class VoiceCloner
-        from course_utils import finetune as _finetune
-        return _finetune.finetune(self, pairs, sr, steps=steps, **options)
+``cloner.finetune(pairs, sr, steps=None)`` (the course API) calls :func:`finetune`.
 
 The result is a new :class:`~course_utils.cloning.VoiceCloner` whose ``finetuned_speaker`` is the
 voice to pass to ``synthesize``.  Adapter-tuned cloners hold wrapped decoder blocks: their
@@ -427,17 +421,6 @@ def _speaker_from(emb_param, voice) -> cloning.Speaker:
         return voice
     emb = emb_param.detach().cpu().numpy().astype(np.float32)
     return cloning.Speaker(emb, voice.n_references, voice.seconds)
-
-
-def attach() -> bool:
-    """Make ``VoiceCloner.finetune(pairs, sr, steps=None, **options)`` call :func:`finetune`.
-
-    Returns True if it attached the method, False if ``cloning.VoiceCloner`` already has one.
-    """
-    if hasattr(cloning.VoiceCloner, "finetune"):
-        return False
-    cloning.VoiceCloner.finetune = finetune
-    return True
 
 
 # ----------------------------------------------------------------------------------------------

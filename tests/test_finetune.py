@@ -170,11 +170,3 @@ def test_finetune_rejects_bad_input(cloner, pairs):
         finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=-1)
 
 
-def test_attach_adds_the_method_once(monkeypatch):
-    if hasattr(cloning.VoiceCloner, "finetune"):
-        pytest.skip("cloning.py already provides VoiceCloner.finetune")
-    monkeypatch.delattr(cloning.VoiceCloner, "finetune", raising=False)
-    assert finetune.attach() is True
-    assert cloning.VoiceCloner.finetune is finetune.finetune
-    assert finetune.attach() is False
-    monkeypatch.delattr(cloning.VoiceCloner, "finetune")
