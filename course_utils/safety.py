@@ -30,8 +30,8 @@ How the watermark works (spread spectrum in the time-frequency plane):
   bar for the best of many tries so that false alarms stay as rare.
 
 Limits worth discussing in the notebook (measured on espeak speech): a one-semitone pitch shift
-removes the mark; a 5 % time stretch removed it by resampling-style stretching, while librosa's
-phase-vocoder ``time_stretch`` kept it (4 of 4 clips in notebook 11: small samples); re-synthesis from an 80-band mel spectrogram (what
+removes the mark; a 5 % phase-vocoder time stretch (``librosa.effects.time_stretch``) kept it
+in 4 of 4 clips in notebook 11 (a small sample); re-synthesis from an 80-band mel spectrogram (what
 a vocoder sees) mostly removes it, while Griffin-Lim from the full STFT magnitude keeps it;
 noise at 10 dB SNR is found only about two times in three; lossy codecs were not measured.
 A watermark shows where audio came from when nobody tried hard to remove it; it proves nothing
