@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 encoder = cloning.load_speaker_encoder(config.speaker_encoder, config.profile, progress=False)
                 cloning.VoiceCloner(model.eval().cpu(), encoder if encoder is not None else
                                     speaker_mod.SpeakerEncoder.pretrained()).save(args.out)
+        dist.barrier()          # every rank done with gloo before any tears it down (else: SIGABRT at exit)
     finally:
         dist.destroy_process_group()
     return 0
