@@ -34,11 +34,19 @@ def machine() -> dict:
 
 def markdown_table(results: dict) -> str:
     """The README table: one row per measurement, grouped by topic."""
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|")
+
+    def number(value) -> str:
+        if not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
     rows = ["| topic | measurement | value | note |", "|---|---|---|---|"]
     for topic, entry in sorted(results.items()):
         for r in entry["results"]:
-            value = f"{r['value']:.3g} {r['unit']}".strip() if isinstance(r["value"], (int, float)) else r["value"]
-            rows.append(f"| {topic} | {r['name']} | {value} | {r.get('note', '')} |")
+            value = f"{number(r['value'])} {r['unit']}".strip()
+            rows.append(f"| {topic} | {cell(r['name'])} | {cell(value)} | {cell(r.get('note', ''))} |")
     machines = sorted({json.dumps(e["machine"], sort_keys=True) for e in results.values()})
     where = "; ".join(f"{m['cpu_count']} CPUs, {m['platform']}, torch {m['torch']}, GPU: {m['gpu'] or 'none'}"
                       for m in map(json.loads, machines))
