@@ -12,9 +12,7 @@ with the speaker's consent (notebook 11), and watermarks what it writes::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -33,18 +31,14 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _write_wav(path: Path, wav, sr: int) -> None:
-    """Write a 16-bit WAV atomically: a temporary file in the same folder, then a rename."""
+    """Write a 16-bit WAV atomically (:func:`course_utils.env.atomic_path`)."""
     import numpy as np
     import soundfile as sf
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    from course_utils.env import atomic_path
+
+    with atomic_path(path) as tmp:
         sf.write(tmp, np.clip(wav, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _clone(args: argparse.Namespace) -> int:

@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -45,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils import audio
+from course_utils import audio, env
 from course_utils.text_encoder import TextEncoder, TextEncoderConfig, lengths_to_mask, pad_batch
 
 PROFILES = ("quick", "full")
@@ -603,7 +602,6 @@ def training_corpus(config: ClonerConfig, progress: bool = True):
 def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,
           callback: Callable[[int, dict], None] | None = None, speaker_encoder=None) -> "VoiceCloner":
     """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner` (notebook 08)."""
-    from course_utils import env
 
     config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
     device = env.pick_device(device)
@@ -657,21 +655,10 @@ class Speaker:
 
 
 def _atomic_torch_save(obj, path: Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    """``torch.save`` through :func:`env.atomic_path`: never a half-written checkpoint."""
+    with env.atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return Path(path)
 
 
 class VoiceCloner:
@@ -749,7 +736,6 @@ class VoiceCloner:
     @staticmethod
     def checkpoint_path(config: ClonerConfig | str = "quick") -> Path:
         """Where :meth:`pretrained` keeps the checkpoint of a configuration."""
-        from course_utils import env
 
         config = ClonerConfig.for_profile(config) if isinstance(config, str) else config
         return env.cache_dir("cloning") / f"cloner_{config.profile}_{config.key()}.pt"

@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils import env
+
 SAMPLE_RATE = 16_000
 N_MELS = 40
 WINDOW_MS, HOP_MS = 25, 10
@@ -355,11 +357,10 @@ class SpeakerEncoder(nn.Module):
         return model.to(device).eval()
 
     def save(self, path, **meta) -> Path:
-        """Write :meth:`checkpoint` to ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(self.checkpoint(**meta), path)
-        return path
+        """Write :meth:`checkpoint` to ``path`` atomically (:func:`env.atomic_path`)."""
+        with env.atomic_path(path) as tmp:
+            torch.save(self.checkpoint(**meta), tmp)
+        return Path(path)
 
     @classmethod
     def load(cls, path, device: str = "cpu") -> "SpeakerEncoder":
@@ -696,7 +697,6 @@ def course_encoder(profile: str = "quick", arch: str | None = None, device: str 
     with its training configuration and loads with ``torch.load(weights_only=True)``; a
     changed configuration gets a new file name, so a stale checkpoint is never loaded.
     """
-    from course_utils import env
 
     arch = arch or COURSE_ARCH[profile]
     config = TrainConfig.for_profile(profile, arch)
@@ -748,7 +748,6 @@ def heldout_corpus_spec(profile: str = "quick") -> dict:
 
 def checkpoint_path(profile: str = "quick", arch: str | None = None) -> Path:
     """Where :func:`course_encoder` keeps the checkpoint of ``profile`` and ``arch``."""
-    from course_utils import env
 
     arch = arch or COURSE_ARCH[profile]
     config = TrainConfig.for_profile(profile, arch)

@@ -34,7 +34,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from course_utils.env import DATA_DIR, cache_dir
+from course_utils.env import DATA_DIR, atomic_path, cache_dir
 
 __all__ = [
     "VoiceSpec", "Utterance", "synthesize", "accents", "variants", "speakers", "speaker", "speaker_table",
@@ -480,18 +480,8 @@ class Corpus:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _wav_bytes(wav: np.ndarray, sr: int) -> bytes:

@@ -53,3 +53,16 @@ def test_cache_dir_honours_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     path = env.cache_dir("corpus", "x")
     assert path == tmp_path / "cache" / "corpus" / "x" and path.is_dir()
+
+
+def test_atomic_path_writes_whole_files_or_nothing(tmp_path):
+    target = tmp_path / "sub" / "file.bin"
+    with env.atomic_path(target) as tmp:
+        tmp.write_bytes(b"first")
+    assert target.read_bytes() == b"first"
+    with pytest.raises(RuntimeError):
+        with env.atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in target.parent.iterdir()] == ["file.bin"]
