@@ -9,25 +9,18 @@ Speeds are medians of a few repeats in this run; takes about 20-40 s on 2 busy C
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
-from course_utils import metrics, voices
+from course_utils import bench, metrics, voices
 
 TEXT = "Please call Stella and ask her to bring these things with her from the store."
 REPEATS = 3
 
 
 def _median_seconds(fn, repeats: int = REPEATS) -> float:
-    fn()  # warm-up: imports, filterbanks, ONNX sessions, encoder weights
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds per call of ``fn``, after one warm-up call (imports, filterbanks, ONNX sessions,
+    encoder weights); ``bench.measure``, notebook 03."""
+    return float(np.median(bench.measure(fn, repeat=repeats, number=1)[0]))
 
 
 def run() -> list[dict]:

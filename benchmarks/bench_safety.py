@@ -10,11 +10,9 @@ Takes about 20 s on 2 CPU cores.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from course_utils import safety, voices
+from course_utils import bench, safety, voices
 
 N_UTTERANCES = 48
 OTHER_KEYS = (1, 2, "someone else's key")
@@ -28,12 +26,8 @@ def _utterances() -> list[tuple[np.ndarray, int]]:
 
 
 def _best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """Best seconds per call of ``fn``, no warm-up (``bench.measure``, notebook 03)."""
+    return float(bench.measure(fn, repeat=repeat, number=1, warmup=0)[0].min())
 
 
 def run() -> list[dict]:

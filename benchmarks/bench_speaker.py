@@ -9,23 +9,16 @@ encoder, its recorded training time. Best of two, after a warm-up. Well under 60
 
 from __future__ import annotations
 
-import time
-
 import torch
 
-from course_utils import speaker, voices
+from course_utils import bench, speaker, voices
 
 REPEATS = 2
 
 
 def _best(fn, repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """Best seconds per call of ``fn``, after one warm-up call (``bench.measure``, notebook 03)."""
+    return float(bench.measure(fn, repeat=repeats, number=1)[0].min())
 
 
 def _utterances() -> list:
