@@ -661,11 +661,27 @@ def _atomic_torch_save(obj, path: Path) -> Path:
     return Path(path)
 
 
+def gv_postfilter(log_mel: np.ndarray, scale: float) -> np.ndarray:
+    """Global-variance post-filter (notebook 09): scale each mel channel's deviation from its mean over time.
+
+    A model trained with an L1/L2 loss predicts the average of the frames a sound could have, so
+    its frames vary less than real speech ("over-smoothing"); ``scale`` > 1 gives the variance
+    back (Toda & Tokuda, 2007; the scaling form: Silén et al., 2012).  ``scale == 1`` is the identity.
+    """
+    log_mel = np.asarray(log_mel, dtype=np.float32)
+    if scale == 1.0:
+        return log_mel
+    mean = log_mel.mean(axis=1, keepdims=True)
+    return (mean + np.float32(scale) * (log_mel - mean)).astype(np.float32)
+
+
 class VoiceCloner:
     """Zero-shot voice cloning: ``enroll`` a few recordings, ``synthesize`` any text (notebook 08).
 
     Holds ``model`` (an :class:`AcousticModel`, its ``config`` inside), ``speaker_encoder`` and a
     Griffin-Lim ``vocoder``; every attribute deep-copies cleanly (notebook 09 fine-tunes a copy).
+    ``gv_scale`` (1.0: off) is the :func:`gv_postfilter` applied before the vocoder; notebook 09's
+    ``finetune`` sets it for the voice it adapts to.
     """
 
     def __init__(self, model: AcousticModel, speaker_encoder, history: dict | None = None,
@@ -677,6 +693,7 @@ class VoiceCloner:
         self.history = history or {}
         iters = vocoder_iters or self.config.griffin_lim_iters
         self.vocoder = GriffinLimVocoder(self.config.features(), n_iter=iters, sharpen=1.0)
+        self.gv_scale = 1.0
 
     @property
     def config(self) -> ClonerConfig:
@@ -819,7 +836,7 @@ class VoiceCloner:
 
     @torch.no_grad()
     def mel(self, text: str, speaker: Speaker | np.ndarray, pace: float = 1.0) -> np.ndarray:
-        """Predicted log-mel ``(n_mels, frames)`` for ``text`` in ``speaker``'s voice."""
+        """Predicted log-mel ``(n_mels, frames)`` for ``text`` in ``speaker``'s voice (before the post-filter)."""
         ids = torch.tensor([symbol_ids(self.phonemes(text), self.config.symbols)])
         out = self.model(ids, torch.tensor([ids.shape[1]]), self._embedding(speaker), pace=pace)
         return self.model.denormalise(out["mel_post"][0]).T.numpy()
@@ -834,7 +851,7 @@ class VoiceCloner:
         machine extra threads only wait for each other.
         """
         with single_thread():
-            wav = self.vocoder(self.mel(text, speaker, pace))
+            wav = self.vocoder(gv_postfilter(self.mel(text, speaker, pace), self.gv_scale))
         if watermark:
             from course_utils import safety
 

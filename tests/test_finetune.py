@@ -125,7 +125,7 @@ def test_adapter_starts_as_identity_and_keeps_outputs():
 def test_finetune_leaves_the_original_bit_identical(cloner, pairs, prepared, strategy):
     before = {k: v.clone() for k, v in cloner.model.state_dict().items()}
     fingerprint = finetune.state_fingerprint(cloner.model)
-    tuned = finetune.finetune(cloner, None, voices.SAMPLE_RATE, steps=3, strategy=strategy, **prepared)
+    tuned = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=3, strategy=strategy)
     after = cloner.model.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert finetune.state_fingerprint(cloner.model) == fingerprint
@@ -141,8 +141,8 @@ def test_finetune_leaves_the_original_bit_identical(cloner, pairs, prepared, str
     assert sr == cloner.sr and np.isfinite(wav).all()
 
 
-def test_finetune_learns_the_recordings(cloner, prepared):
-    tuned = finetune.finetune(cloner, None, voices.SAMPLE_RATE, steps=15, strategy="full", lr=3e-3, **prepared)
+def test_finetune_learns_the_recordings(cloner, pairs):
+    tuned = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=15, strategy="full", lr=3e-3)
     losses = tuned.finetune_result.losses
     assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
 
@@ -152,11 +152,63 @@ def test_zero_shot_is_a_copy_without_training(cloner, pairs):
     assert tuned.finetune_result.steps == 0 and finetune.parameters_equal(tuned.model, cloner.model)
 
 
-def test_finetune_with_bf16_autocast_and_accumulation(cloner, prepared):
-    tuned = finetune.finetune(cloner, None, voices.SAMPLE_RATE, steps=2, strategy="adapter", precision="bf16",
-                              accumulate=2, batch_size=2, **prepared)
+def test_finetune_with_bf16_autocast_and_accumulation(cloner, pairs):
+    tuned = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=2, strategy="adapter", precision="bf16",
+                              accumulate=2, batch_size=2)
     assert all(np.isfinite(tuned.finetune_result.losses))
     assert all(p.dtype == torch.float32 for p in tuned.model.parameters())
+
+
+def test_finetune_is_seeded_and_leaves_the_callers_random_state_alone(cloner, pairs):
+    """Dropout draws from ``seed`` alone: the same call gives the same weights whatever ran before."""
+    torch.manual_seed(123)
+    a = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=3, seed=1)
+    after_a = torch.rand(3)
+    torch.manual_seed(456)
+    b = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=3, seed=1)
+    c = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=3, seed=2)
+    assert finetune.parameters_equal(a.model, b.model) and not finetune.parameters_equal(a.model, c.model)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(3), after_a)       # finetune drew nothing from the caller's generator
+
+
+# -- the global-variance post-filter --------------------------------------------------------------
+
+def test_gv_postfilter_scales_each_channels_spread_and_keeps_its_mean():
+    rng = np.random.default_rng(0)
+    mel = (rng.normal(size=(20, 50)) + np.linspace(-5, 0, 20)[:, None]).astype(np.float32)
+    assert np.array_equal(cloning.gv_postfilter(mel, 1.0), mel)
+    out = cloning.gv_postfilter(mel, 1.3)
+    assert out.dtype == np.float32 and out.shape == mel.shape
+    np.testing.assert_allclose(out.mean(1), mel.mean(1), atol=1e-5)
+    np.testing.assert_allclose(out.std(1), 1.3 * mel.std(1), rtol=1e-5)
+
+
+def test_gv_scale_is_the_ratio_of_real_to_predicted_spread(cloner, pairs, prepared):
+    wavs = [w for w, _ in pairs]
+    scale = finetune.gv_scale(cloner, prepared["speaker"], wavs, voices.SAMPLE_RATE)
+    assert np.isfinite(scale) and scale > 0
+
+    class Wider(cloning.VoiceCloner):                  # frames that vary twice as much
+        def mel(self, text, speaker, pace=1.0):
+            return cloning.gv_postfilter(super().mel(text, speaker, pace), 2.0)
+
+    wider = Wider(cloner.model, cloner.speaker_encoder)
+    assert finetune.gv_scale(wider, prepared["speaker"], wavs, voices.SAMPLE_RATE) == pytest.approx(scale / 2, rel=1e-4)
+
+
+def test_finetune_sets_the_post_filter_only_when_asked(cloner, pairs):
+    on = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=2)
+    off = finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=2, postfilter=False)
+    assert on.gv_scale == on.finetune_result.gv_scale != 1.0
+    assert off.gv_scale == off.finetune_result.gv_scale == 1.0 and cloner.gv_scale == 1.0
+    assert finetune.parameters_equal(on.model, off.model)           # the post-filter is not training
+    text = "Hello there."
+    wav_on, _ = on.synthesize(text, on.finetuned_speaker, watermark=False)
+    wav_off, _ = off.synthesize(text, off.finetuned_speaker, watermark=False)
+    expected = off.vocoder(cloning.gv_postfilter(off.mel(text, off.finetuned_speaker), on.gv_scale))
+    np.testing.assert_array_equal(wav_on, expected)
+    assert not np.array_equal(wav_on, wav_off)
 
 
 def test_finetune_rejects_bad_input(cloner, pairs):
