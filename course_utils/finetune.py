@@ -36,6 +36,12 @@ Measured in notebook 09 (quick profile, 8 held-out speakers, 5 utterances, 60 st
 fine-tuning scores best; adapters gain less; tuning the embedding alone moves it away from the
 voices the synthesiser was trained on and scores *below* zero-shot.
 
+**Post-filter.**  The model's frames vary less over time than real speech (over-smoothing, a
+consequence of regression losses).  :func:`gv_scale` measures by how much, from the speaker's
+recordings and the tuned model's speech on sentences that are not evaluated, and the returned
+cloner's ``gv_scale`` makes ``synthesize`` apply :func:`cloning.gv_postfilter` (``postfilter=False``
+leaves it off).
+
 ``cloner.finetune(pairs, sr, steps=None)`` (the course API) calls :func:`finetune`.
 
 The result is a new :class:`~course_utils.cloning.VoiceCloner` whose ``finetuned_speaker`` is the
@@ -515,7 +521,8 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
     (references) and other recordings (own).  With ``eval_every``, the score is also computed
     every that many steps (``curve``: list of ``(step, score)``), which shows overfitting; ``seen``
     is the score on two texts of the fine-tuning data (a large gap to ``score`` = memorising).
-    Returns ``{"score", "seen", "seconds" (mean fine-tuning time per speaker), "curve", "details"}``.
+    Returns ``{"score", "seen", "seconds" (mean fine-tuning time per speaker), "gv_scale" (mean
+    post-filter scale), "curve", "details"}``.
     """
     from course_utils import speaker as speaker_mod, voices
 
@@ -525,7 +532,7 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
         encoder = CachedEncoder(encoder)
     references = {s: [(w, r) for w, r, _ in d["train"]] for s, d in data.items()}
     own = {s: [(w, r) for w, r, _ in d["own"]] for s, d in data.items()}
-    clones, seen, seconds, snapshots = {}, {}, [], {}
+    clones, seen, seconds, scales, snapshots = {}, {}, [], [], {}
     for spk, d in data.items():
         pairs = [(w, t) for w, _, t in d["train"]]
         sr = d["train"][0][1]
@@ -538,6 +545,7 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
         tuned = finetune(cloner, pairs, sr, steps=steps, strategy=strategy,
                          callback=snapshot if eval_every else None, **options)
         seconds.append(tuned.finetune_result.seconds + tuned.finetune_result.align_seconds)
+        scales.append(tuned.gv_scale)
         clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in texts]
         seen[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for _, t in pairs[:2]]
         snapshots[spk] = snaps
@@ -549,8 +557,8 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
             curve.append((k, cloning.cloning_score({s: snapshots[s][k] for s in data}, references, own,
                                                    encoder=encoder).score))
     seen_score = cloning.cloning_score(seen, references, own, encoder=encoder).score
-    return {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)), "curve": curve,
-            "details": result}
+    return {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)),
+            "gv_scale": float(np.mean(scales)), "curve": curve, "details": result}
 
 
 def parameters_equal(a: nn.Module, b: nn.Module) -> bool:
