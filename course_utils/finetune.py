@@ -370,9 +370,10 @@ def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = No
         losses, callback_seconds = [], 0.0
         if steps and trainable:
             lr = LEARNING_RATES[strategy] if lr is None else lr
-            options = dict(batch_size=batch_size, accumulate=accumulate, device=device, precision=precision, seed=seed)
-            losses, callback_seconds = _train(tuned, examples, trainable, emb_param, embedding, strategy, steps, lr,
-                                              options, progress, callback, voice)
+            losses, callback_seconds = _train(tuned, examples, trainable, emb_param, embedding, voice,
+                                              strategy=strategy, steps=steps, lr=lr, batch_size=batch_size,
+                                              accumulate=accumulate, device=device, precision=precision, seed=seed,
+                                              progress=progress, callback=callback)
     for p in model.parameters():
         p.requires_grad_(False)
     model.cpu()
@@ -405,17 +406,17 @@ def _trainable(model: cloning.AcousticModel, strategy: str, embedding: torch.Ten
     return trainable, emb_param
 
 
-def _train(tuned, examples, trainable, emb_param, embedding, strategy, steps, lr, options, progress, callback,
-           voice) -> tuple[list, float]:
+def _train(tuned, examples, trainable, emb_param, embedding, voice, *, strategy, steps, lr, batch_size, accumulate,
+           device, precision, seed, progress, callback) -> tuple[list, float]:
     """The optimisation loop of :func:`finetune`: ``(losses, seconds spent in the callback)``."""
     from tqdm.auto import tqdm
 
     from course_utils import gpu
 
-    model, device, accumulate = tuned.model, options["device"], options["accumulate"]
+    model = tuned.model
     optimiser = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
-    scaler = gpu.make_scaler(device, options["precision"])
-    rng = np.random.default_rng(options["seed"])
+    scaler = gpu.make_scaler(device, precision)
+    rng = np.random.default_rng(seed)
     if strategy == "full":
         model.train()                          # cuDNN's LSTM backward needs training mode
     losses, callback_seconds = [], 0.0
@@ -423,12 +424,12 @@ def _train(tuned, examples, trainable, emb_param, embedding, strategy, steps, lr
         optimiser.zero_grad(set_to_none=True)
         total = 0.0
         for _ in range(accumulate):
-            chosen = [examples[i] for i in rng.permutation(len(examples))[:options["batch_size"]]]
+            chosen = [examples[i] for i in rng.permutation(len(examples))[:batch_size]]
             spk = (emb_param if emb_param is not None else embedding.to(device))[None].expand(len(chosen), -1)
             batch = cloning.collate(chosen, torch.zeros(len(chosen), embedding.shape[0]))
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             batch["speaker"] = spk
-            with gpu.autocast(device, options["precision"]):
+            with gpu.autocast(device, precision):
                 loss, _ = model.loss(batch)
             scaler.scale(loss / accumulate).backward()
             total += float(loss.detach()) / accumulate
@@ -463,7 +464,8 @@ def gv_scale(cloner: cloning.VoiceCloner, voice, wavs, sr: int, exclude: Sequenc
     features = cloner.config.features()
     real = np.mean([audio.log_mel(cloning.resample(np.asarray(w, np.float32), sr, cloner.sr), features).std(axis=1)
                     for w in wavs], axis=0)
-    texts = [t for t in voices.prompts("train") if t not in set(exclude)][-GV_SENTENCES:]
+    exclude = set(exclude)
+    texts = [t for t in voices.prompts("train") if t not in exclude][-GV_SENTENCES:]
     predicted = np.mean([cloner.mel(t, voice).std(axis=1) for t in texts], axis=0)
     return float(np.mean(real / np.maximum(predicted, 1e-6)))
 
