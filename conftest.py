@@ -18,8 +18,26 @@ except ImportError:  # nbval missing: unit tests still run
     _nbval = None
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+#: The nbval releases whose private ``transform_streams_for_comparison`` this file was written
+#: against (pyproject pins ``nbval>=0.11,<0.12``). Check the function on a new release, then add it.
+NBVAL_TESTED = ("0.11.",)
+
+
+def _check_nbval_version() -> None:
+    import importlib.metadata
+
+    version = importlib.metadata.version("nbval")
+    if not version.startswith(NBVAL_TESTED) or not callable(
+            getattr(_nbval, "transform_streams_for_comparison", None)):
+        raise RuntimeError(
+            f"conftest.py patches nbval's transform_streams_for_comparison, written for nbval "
+            f"{' or '.join(v + 'x' for v in NBVAL_TESTED)}; nbval {version} is installed. Install the "
+            "tested release (pip install 'nbval>=0.11,<0.12'), or check the patch against the new "
+            "release and add it to NBVAL_TESTED in conftest.py.")
+
 
 if _nbval is not None:
+    _check_nbval_version()
     _original = _nbval.transform_streams_for_comparison
 
     def _comparable(outputs):

@@ -760,12 +760,14 @@ class VoiceCloner:
     @classmethod
     def pretrained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
                    progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                   config: ClonerConfig | None = None) -> "VoiceCloner":
+                   config: ClonerConfig | None = None, seed: int = 0) -> "VoiceCloner":
         """The course cloner of ``profile``: loaded from ``env.cache_dir("cloning")``, else trained and saved.
 
-        Training shows a progress bar; ``callback(step, losses)`` sees every step (live plots).
+        ``seed`` seeds the training run (notebooks 08-11 pass their ``SEED``); each seed has its
+        own checkpoint. Training shows a progress bar; ``callback(step, losses)`` sees every step
+        (live plots).
         """
-        config = config or ClonerConfig.for_profile(profile)
+        config = config or ClonerConfig.for_profile(profile, seed=seed)
         path = cls.checkpoint_path(config)
         if path.exists():
             try:

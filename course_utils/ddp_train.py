@@ -215,4 +215,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # gloo's threads can abort the interpreter's teardown ("terminate called without an active
+    # exception", SIGABRT) after a run that succeeded; the report is written by now, so flush the
+    # streams and leave without running C++ destructors.
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -108,20 +108,45 @@ def build(check_only: bool = False) -> list[str]:
     return stale
 
 
-def run(path: Path, timeout: int = 1800) -> float:
-    """Execute a solution notebook in place (outputs stored, for authors); return seconds."""
+def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 1800, allow_errors: bool = False,
+            probe: str | None = None) -> str:
+    """Execute ``nb`` in place in a fresh kernel started in ``cwd`` (for authors and benchmarks).
+
+    With ``probe``, that code runs in the same kernel after the last cell (it can read the
+    notebook's variables) and its stdout is returned; ``benchmarks/bench_margins.py`` reads
+    the asserted quality numbers this way.
+    """
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    elapsed = time.perf_counter() - start
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(cwd)}})
+    if probe is None:
+        client.execute()
+        return ""
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        probe_cell = nbformat.v4.new_code_cell(probe)
+        client.execute_cell(probe_cell, len(nb.cells))
+    return "".join(o.get("text", "") for o in probe_cell.outputs if o.get("name") == "stdout")
+
+
+def save(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write an executed notebook as ``solutions/`` keeps it: no timing metadata, no widget state."""
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)  # saved widget state: large, and stale once the kernel stops
     nb.metadata["kernelspec"] = dict(KERNEL)
     path.write_text(_render(nb), encoding="utf-8")
+
+
+def run(path: Path, timeout: int = 1800) -> float:
+    """Execute a solution notebook in place (outputs stored, for authors); return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    execute(nb, path.parent, timeout)
+    elapsed = time.perf_counter() - start
+    save(nb, path)
     return elapsed
 
 

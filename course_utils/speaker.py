@@ -511,8 +511,10 @@ class TrainConfig:
     seed: int = 0
 
     @classmethod
-    def for_profile(cls, profile: str = "quick", arch: str = "lstm") -> "TrainConfig":
+    def for_profile(cls, profile: str = "quick", arch: str = "lstm", seed: int = 0) -> "TrainConfig":
         """The quick (2-core CPU, under 2 minutes) and full (GPU) settings of each architecture.
+
+        ``seed`` seeds the training run (initial weights, batches); notebook 07's ``SEED``.
 
         Quick: 64 speakers x 3 windows of 1 s per step (more speakers per batch, more negatives
         for the softmax: held-out EER measured 0.6 % against 0.8 % for 48 x 3 x 1.2 s and 1.2-1.6 %
@@ -527,14 +529,14 @@ class TrainConfig:
         if arch == "lstm":
             if profile == "quick":
                 return cls(SpeakerEncoderConfig("lstm", hidden=128, layers=2, embedding=128, partial_frames=100),
-                           steps=60, **quick)
-            return cls(SpeakerEncoderConfig("lstm", hidden=256, layers=3, embedding=256), **full)
+                           steps=60, seed=seed, **quick)
+            return cls(SpeakerEncoderConfig("lstm", hidden=256, layers=3, embedding=256), seed=seed, **full)
         if arch == "tdnn":
             if profile == "quick":
                 return cls(SpeakerEncoderConfig("tdnn", hidden=128, embedding=128, partial_frames=100,
-                                                whole_utterance=True), steps=350, **quick)
+                                                whole_utterance=True), steps=350, seed=seed, **quick)
             return cls(SpeakerEncoderConfig("tdnn", hidden=512, embedding=192, dilations=(1, 2, 3, 4),
-                                            whole_utterance=True), **full)
+                                            whole_utterance=True), seed=seed, **full)
         raise ValueError(f"arch must be 'lstm' or 'tdnn', not {arch!r}")
 
     def to_dict(self) -> dict:
@@ -689,18 +691,19 @@ def _speaker_of(item) -> str:
 
 
 def course_encoder(profile: str = "quick", arch: str | None = None, device: str = "cpu",
-                   train_if_missing: bool = True, progress: bool = True) -> SpeakerEncoder:
+                   train_if_missing: bool = True, progress: bool = True, seed: int = 0) -> SpeakerEncoder:
     """The course's trained speaker encoder for ``profile``: loaded from the cache, else trained.
 
     Notebook 07 trains it (and saves it where this function looks); later notebooks call
     ``speaker.course_encoder(profile)``. The checkpoint sits in ``env.cache_dir("speaker")``
     with its training configuration and loads with ``torch.load(weights_only=True)``; a
-    changed configuration gets a new file name, so a stale checkpoint is never loaded.
+    changed configuration (another ``seed`` included) gets a new file name, so a stale
+    checkpoint is never loaded.
     """
 
     arch = arch or COURSE_ARCH[profile]
-    config = TrainConfig.for_profile(profile, arch)
-    path = checkpoint_path(profile, arch)
+    config = TrainConfig.for_profile(profile, arch, seed)
+    path = checkpoint_path(profile, arch, seed)
     device = env.pick_device(device)
     if path.exists():
         return SpeakerEncoder.load(path, device)
@@ -709,14 +712,14 @@ def course_encoder(profile: str = "quick", arch: str | None = None, device: str 
                                 f"course_encoder(profile={profile!r}) with train_if_missing=True")
     features = corpus_features(_build(training_corpus_spec(profile), progress), progress=progress)
     model, history = train(features, config, device=device, progress=progress)
-    save_course_encoder(model, profile, arch, history)
+    save_course_encoder(model, profile, arch, history, seed)
     return model.to(device)
 
 
-def save_course_encoder(model: SpeakerEncoder, profile: str, arch: str, history: dict) -> Path:
+def save_course_encoder(model: SpeakerEncoder, profile: str, arch: str, history: dict, seed: int = 0) -> Path:
     """Save a trained encoder where :func:`course_encoder` finds it, with its configuration."""
-    config = TrainConfig.for_profile(profile, arch)
-    return model.save(checkpoint_path(profile, arch), train=config.to_dict(), corpus=training_corpus_spec(profile),
+    config = TrainConfig.for_profile(profile, arch, seed)
+    return model.save(checkpoint_path(profile, arch, seed), train=config.to_dict(), corpus=training_corpus_spec(profile),
                       seconds=float(history["seconds"]), final_loss=float(np.mean(history["loss"][-10:])))
 
 
@@ -746,10 +749,10 @@ def heldout_corpus_spec(profile: str = "quick") -> dict:
     return _spec(profile, "heldout", HELDOUT_CORPUS)
 
 
-def checkpoint_path(profile: str = "quick", arch: str | None = None) -> Path:
-    """Where :func:`course_encoder` keeps the checkpoint of ``profile`` and ``arch``."""
+def checkpoint_path(profile: str = "quick", arch: str | None = None, seed: int = 0) -> Path:
+    """Where :func:`course_encoder` keeps the checkpoint of ``profile``, ``arch`` and ``seed``."""
 
     arch = arch or COURSE_ARCH[profile]
-    config = TrainConfig.for_profile(profile, arch)
+    config = TrainConfig.for_profile(profile, arch, seed)
     key = _config_key(config, training_corpus_spec(profile))
     return env.cache_dir("speaker") / f"encoder_{arch}_{profile}_{key}.pt"

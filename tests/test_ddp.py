@@ -1,11 +1,11 @@
 """The DistributedDataParallel script trains 2 CPU processes (gloo) for a few steps under torchrun
-and keeps the replicas identical (notebook 09)."""
+and keeps the replicas identical (notebook 09). Its speed is recorded by ``python -m benchmarks``,
+never asserted here."""
 
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,16 +18,12 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "course_utils.ddp_train", "--tiny", "--steps", "4", "--backend", "gloo", "--report", str(report)]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    seconds = time.perf_counter() - start
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     r = json.loads(report.read_text())
     assert r["world_size"] == 2 and r["backend"] == "gloo" and r["steps"] == 4
     assert r["in_sync"] and len(r["checksums"]) == 2
     assert r["losses"][-1] < r["losses"][0]
-    print(f"DDP test: 2 processes, 4 steps, {seconds:.1f} s wall")
-    assert seconds < 60, f"the 2-process DDP run took {seconds:.1f} s (target < 60 s)"
 
 
 def test_ddp_single_process_without_torchrun(tmp_path, monkeypatch):

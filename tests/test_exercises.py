@@ -1,7 +1,10 @@
 """Single-source exercises: stubs, stale student notebooks, checker cells, notebook hygiene."""
 
 import json
+import os
 import re
+import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -120,9 +123,28 @@ def test_solution_checkers_pass(path):
 
 # --- the student notebooks: every checker fails on the stub ------------------------------------
 
+@pytest.fixture(scope="module")
+def student_cache(tmp_path_factory):
+    """A private copy of the course cache for the student runs.
+
+    Their stubs must never write into the cache that the solutions filled (or that a learner
+    uses), and the tests must give the same result in any order: copy what is there, or start
+    empty when nothing is.
+    """
+    source = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
+    target = tmp_path_factory.mktemp("student") / "cache"
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("*.tmp", "*.lock"))
+    else:
+        target.mkdir()
+    return target
+
+
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
-def test_student_checkers_fail_on_stubs(path):
+def test_student_checkers_fail_on_stubs(path, student_cache, monkeypatch):
     from nbclient import NotebookClient
+
+    monkeypatch.setenv("COURSE_CACHE", str(student_cache))   # the kernel inherits it
 
     student_path = REPO_ROOT / "notebooks" / path.name
     nb = nbformat.read(student_path, as_version=4)

@@ -3,6 +3,7 @@
 import re
 import tomllib
 
+import pytest
 import yaml
 
 from course_utils.env import REPO_ROOT
@@ -34,3 +35,17 @@ def test_make_targets_and_ci_run_the_readme_command():
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
     readme = (REPO_ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme
+
+
+def test_conftest_refuses_an_untested_nbval(monkeypatch):
+    """conftest.py patches a private nbval function: another release must fail loudly, not silently."""
+    import importlib.metadata
+
+    import conftest
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.12.0" if name == "nbval" else real(name))
+    with pytest.raises(RuntimeError, match=r"nbval 0\.12\.0 is installed"):
+        conftest._check_nbval_version()
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.11.0" if name == "nbval" else real(name))
+    conftest._check_nbval_version()

@@ -139,9 +139,11 @@ def test_bad_synthesis_input():
         voices.synthesize(42, voices.VoiceSpec())
 
 
-def test_synthesis_is_much_faster_than_real_time():
-    result = voices.real_time_factor(voices.prompts()[:8])
-    assert result["rtf"] > 20, result  # typically several hundred; loose for slow CI machines
+def test_real_time_factor_reports_audio_and_compute():
+    # the speed itself is recorded by `python -m benchmarks voices`, never asserted here
+    result = voices.real_time_factor(voices.prompts()[:2])
+    assert result["utterances"] == 2 and result["audio_s"] > 1 and result["compute_s"] > 0
+    assert result["rtf"] == pytest.approx(result["audio_s"] / result["compute_s"])
 
 
 # speakers -----------------------------------------------------------------------------------
