@@ -2,7 +2,7 @@
 
     python -m benchmarks margins                          # the whole matrix (about an hour, 2 cores)
     python -m benchmarks.bench_margins --variant avx2 --seed 1 --out DIR    # one run of it
-    python -m benchmarks.bench_margins --summarize DIR [DIR ...]          # table from saved runs
+    python -m benchmarks.bench_margins --summarize DIR [DIR ...] [--record]   # table from saved runs
 
 A run executes the solution notebooks 07-11 in a fresh kernel with ``SEED`` set (the seed of
 the speaker encoder's and the cloner's training, and of fine-tuning), from an empty
@@ -34,6 +34,7 @@ VARIANTS = {
     "compatible-1thread": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "1"},
 }
 RUNS = [("default", 0), ("default", 1), ("default", 2), ("avx2", 0), ("compatible-1thread", 0)]
+TABLE_START, TABLE_END = "<!-- margins:start -->", "<!-- margins:end -->"
 
 _FULL5, _ZERO5 = 'results[("full", 5)]["score"]', 'results[("zero-shot", 5)]["score"]'
 _CLOSEST = 'verification.set_index("encoder").loc[judges["{}"].name, "clones {}"]'
@@ -149,6 +150,15 @@ def _spawn(variant: str, seed: int, out: Path, cache: Path) -> subprocess.Popen:
                              "--seed", str(seed), "--out", str(out)], cwd=ROOT, env=env)
 
 
+def write(records: list[dict]) -> None:
+    """Keep every run's numbers (``margins.json``) and their table (``margins.md``) in benchmarks/."""
+    (HERE / "margins.json").write_text(json.dumps(records, indent=1) + "\n")
+    text = (HERE / "margins.md").read_text() if (HERE / "margins.md").exists() else "# Quality margins\n\n"
+    head = text.split(TABLE_START)[0] if TABLE_START in text else text
+    tail = text.split(TABLE_END, 1)[1] if TABLE_END in text else "\n"
+    (HERE / "margins.md").write_text(head + TABLE_START + "\n" + markdown(records) + "\n" + TABLE_END + tail)
+
+
 def run() -> list[dict]:
     """The harness entry (``python -m benchmarks margins``): every run of ``RUNS``, one after another."""
     records = []
@@ -158,8 +168,21 @@ def run() -> list[dict]:
             if _spawn(variant, seed, out, Path(tmp) / f"cache-{variant}-s{seed}").wait() != 0:
                 raise RuntimeError(f"the {variant} run with seed {seed} failed")
             records.append(json.loads((out / "margins.json").read_text()))
-    (HERE / "margins.json").write_text(json.dumps(records, indent=1) + "\n")
+    write(records)
     return summarize(records)
+
+
+def record(records: list[dict]) -> None:
+    """Record runs made one by one (in parallel, say) as ``python -m benchmarks margins`` would."""
+    from benchmarks.__main__ import RESULTS, machine, markdown_table, update_readme
+
+    write(records)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["margins"] = {"machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                          "seconds": round(sum(sum(r["seconds"].values()) for r in records), 1),
+                          "results": summarize(records)}
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    update_readme(markdown_table(results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="folder for the executed notebooks and margins.json")
     parser.add_argument("--summarize", nargs="+", type=Path, metavar="DIR", help="print the table of saved runs")
+    parser.add_argument("--record", action="store_true", help="with --summarize: write them into benchmarks/")
     args = parser.parse_args(argv)
     if args.summarize:
-        print(markdown([json.loads((d / "margins.json").read_text()) for d in args.summarize]))
+        records = [json.loads((d / "margins.json").read_text()) for d in args.summarize]
+        print(markdown(records))
+        if args.record:
+            record(records)
         return 0
     if args.out is None:
         parser.error("--out is needed for a run")

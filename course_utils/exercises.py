@@ -127,7 +127,11 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 1800, allow_err
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         probe_cell = nbformat.v4.new_code_cell(probe)
-        client.execute_cell(probe_cell, len(nb.cells))
+        nb.cells.append(probe_cell)
+        try:
+            client.execute_cell(probe_cell, len(nb.cells) - 1)
+        finally:
+            nb.cells.pop()
     return "".join(o.get("text", "") for o in probe_cell.outputs if o.get("name") == "stdout")
 
 
