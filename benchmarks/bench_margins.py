@@ -89,8 +89,9 @@ def margin(value: float, op: str, threshold: float) -> float:
     return threshold - value if op in ("<", "<=") else value - threshold
 
 
-def run_one(variant: str, seed: int, out: Path) -> dict:
-    """Execute notebooks 07-11 with ``SEED = seed`` in this process's environment; save them to ``out``."""
+def run_one(variant: str, seed: int, out: Path, only: list[str] | None = None) -> dict:
+    """Execute notebooks 07-11 (or those ``only`` names by number) with ``SEED = seed`` in this
+    process's environment; save them to ``out``."""
     import nbformat
 
     from course_utils import exercises
@@ -99,6 +100,8 @@ def run_one(variant: str, seed: int, out: Path) -> dict:
     record = {"variant": variant, "seed": seed, "env": VARIANTS[variant], "values": {}, "seconds": {},
               "errors": {}}
     for name in NOTEBOOKS:
+        if only and name[:2] not in only:
+            continue
         nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
         params = nb.cells[next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))]
         params.source = params.source.replace("SEED = 0", f"SEED = {seed}")
@@ -191,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="folder for the executed notebooks and margins.json")
+    parser.add_argument("--notebooks", nargs="+", metavar="NN", help="only these notebooks (e.g. 08 09 10 11, in a "
+                        "cache where notebook 07 already trained this seed's encoder)")
     parser.add_argument("--summarize", nargs="+", type=Path, metavar="DIR", help="print the table of saved runs")
     parser.add_argument("--record", action="store_true", help="with --summarize: write them into benchmarks/")
     args = parser.parse_args(argv)
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = {k: v for k, v in VARIANTS[args.variant].items() if os.environ.get(k) != v}
     if missing:
         parser.error(f"set {missing} in the environment before Python starts (they choose CPU kernels at import)")
-    run_one(args.variant, args.seed, args.out)
+    run_one(args.variant, args.seed, args.out, args.notebooks)
     return 0
 
 

@@ -203,11 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.report.parent.mkdir(parents=True, exist_ok=True)
                 args.report.write_text(json.dumps(report, indent=1))
             if args.out and args.data == "corpus":
-                from course_utils import speaker as speaker_mod
-
                 encoder = cloning.load_speaker_encoder(config.speaker_encoder, config.profile, progress=False)
-                cloning.VoiceCloner(model.eval().cpu(), encoder if encoder is not None else
-                                    speaker_mod.SpeakerEncoder.pretrained()).save(args.out)
+                cloning.VoiceCloner(model.eval().cpu(), encoder).save(args.out)
         dist.barrier()          # every rank done with gloo before any tears it down (else: SIGABRT at exit)
     finally:
         dist.destroy_process_group()

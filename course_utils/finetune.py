@@ -55,13 +55,20 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from course_utils import audio, cloning
+from course_utils import audio
+from course_utils.cloning.config import ClonerConfig, PAD, UNK
+from course_utils.cloning.model import AcousticModel, spans_to_durations
+from course_utils.cloning.data import Example, Speaker, collate, resample, symbol_ids
+from course_utils.cloning.evaluate import cloning_score
+
+if TYPE_CHECKING:  # for type hints only: the cloner sits above this module (cloning.cloner)
+    from course_utils.cloning.cloner import VoiceCloner
 
 STRATEGIES = ("zero-shot", "embedding", "adapter", "full")
 #: Default optimiser steps per profile (a few seconds on 2 CPU cores for 5 utterances in quick).
@@ -114,7 +121,7 @@ def stretch_durations(durations: Sequence[int], n_target: int) -> np.ndarray:
     return np.diff(np.concatenate([[0], ends])).astype(np.int64)
 
 
-def _standardised_frames(model: cloning.AcousticModel, log_mel: np.ndarray) -> np.ndarray:
+def _standardised_frames(model: AcousticModel, log_mel: np.ndarray) -> np.ndarray:
     """(F, n_mels) standardised frames with the utterance mean removed (for DTW distances)."""
     x = model.normalise(torch.as_tensor(log_mel, dtype=torch.float32)).numpy()
     return x - x.mean(0, keepdims=True)
@@ -138,7 +145,7 @@ class Alignment:
 
 
 @torch.no_grad()
-def align(cloner: cloning.VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None = None,
+def align(cloner: VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None = None,
           speaker=None, symbols: Sequence[str] | None = None) -> Alignment:
     """Frames per phoneme of a recording, from its transcript alone (notebook 09).
 
@@ -154,11 +161,11 @@ def align(cloner: cloning.VoiceCloner, wav: np.ndarray, sr: int, transcript: str
             raise FinetuneError("give the transcript of the recording (a non-empty str)")
         symbols = cloner.phonemes(transcript)
     symbols = list(symbols)
-    wav16 = cloning.resample(np.asarray(wav, dtype=np.float32), sr, config.sr)
+    wav16 = resample(np.asarray(wav, dtype=np.float32), sr, config.sr)
     mel = audio.log_mel(wav16, config.features()).T                          # (F, n_mels)
     if speaker is None:
         speaker = cloner.enroll([wav], sr)
-    ids = torch.tensor([cloning.symbol_ids(symbols, config.symbols)])
+    ids = torch.tensor([symbol_ids(symbols, config.symbols)])
     emb = cloner._embedding(speaker)
     model.eval()
     out = model(ids, torch.tensor([ids.shape[1]]), emb)
@@ -200,17 +207,17 @@ def boundary_error_ms(durations: Sequence[int], true_durations: Sequence[int], h
     return float(np.mean(np.abs(b - c)) * hop_length / sr * 1000.0)
 
 
-def corpus_alignment_errors(cloner: cloning.VoiceCloner, corpus, indices: Sequence[int]) -> dict:
+def corpus_alignment_errors(cloner: VoiceCloner, corpus, indices: Sequence[int]) -> dict:
     """Boundary errors (ms) of :func:`align` and of the uniform stretch on corpus items with true spans."""
     config = cloner.config
     dtw, naive = [], []
     for i in indices:
         item = corpus.items[i]
         wav, sr = corpus.load(i)
-        n16 = len(cloning.resample(wav, sr, config.sr))
+        n16 = len(resample(wav, sr, config.sr))
         scale = config.sr / sr
         spans = [(s, int(round(a * scale)), int(round(b * scale))) for s, a, b in item.phonemes]
-        true = cloning.spans_to_durations(spans, n16, config.hop_length)
+        true = spans_to_durations(spans, n16, config.hop_length)
         result = align(cloner, wav, sr, symbols=[s for s, _, _ in item.phonemes])
         dtw.append(boundary_error_ms(result.durations, true, config.hop_length, config.sr))
         naive.append(boundary_error_ms(stretch_durations(result.predicted, len(result.mel)), true,
@@ -251,7 +258,7 @@ class AdaptedBlock(nn.Module):
         return self.adapter(self.block(x, mask, z)) * mask[..., None].to(x.dtype)
 
 
-def add_adapters(model: cloning.AcousticModel, bottleneck: int = 64) -> list[nn.Parameter]:
+def add_adapters(model: AcousticModel, bottleneck: int = 64) -> list[nn.Parameter]:
     """Wrap every decoder block of ``model`` (in place) with an adapter; return the adapters' parameters."""
     params = []
     for i, block in enumerate(model.decoder):
@@ -292,7 +299,7 @@ class FinetuneResult:
                 f"{self.seconds:.1f} s, final loss {last}, post-filter x{self.gv_scale:.2f})")
 
 
-def prepare(cloner: cloning.VoiceCloner, pairs, sr: int) -> tuple[list, cloning.Speaker, float]:
+def prepare(cloner: VoiceCloner, pairs, sr: int) -> tuple[list, Speaker, float]:
     """Check ``pairs`` of ``(wav, transcript)``, enrol the speaker, align each pair into an Example."""
     pairs = _check_pairs(pairs)
     start = time.perf_counter()
@@ -300,7 +307,7 @@ def prepare(cloner: cloning.VoiceCloner, pairs, sr: int) -> tuple[list, cloning.
     examples = []
     for wav, text in pairs:
         result = align(cloner, wav, sr, text, speaker=voice)
-        examples.append(cloning.Example("target", torch.tensor(cloning.symbol_ids(result.symbols, cloner.config.symbols)),
+        examples.append(Example("target", torch.tensor(symbol_ids(result.symbols, cloner.config.symbols)),
                                         torch.from_numpy(result.durations),
                                         torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
     return examples, voice, time.perf_counter() - start
@@ -319,11 +326,11 @@ def _check_pairs(pairs) -> list:
     return pairs
 
 
-def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "full",
+def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "full",
              lr: float | None = None, batch_size: int = 8, accumulate: int = 1, device: str = "cpu",
              precision: str = "fp32", bottleneck: int = 64, seed: int = 0, postfilter: bool = True,
              progress: bool = False,
-             callback: Callable[[int, "cloning.VoiceCloner"], None] | None = None) -> cloning.VoiceCloner:
+             callback: Callable[[int, "VoiceCloner"], None] | None = None) -> VoiceCloner:
     """Adapt ``cloner`` to the voice of ``pairs`` = ``[(wav, transcript), ...]``; return a new cloner (notebook 09).
 
     ``cloner`` is never modified: the model is deep-copied first (``copy.deepcopy``), and only the
@@ -362,9 +369,9 @@ def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = No
         model.to(device)
         if emb_param is not None:
             emb_param.data = emb_param.data.to(device)
-        tuned = cloning.VoiceCloner(model.eval(), cloner.speaker_encoder, history=dict(cloner.history),
+        tuned = type(cloner)(model.eval(), cloner.speaker_encoder, history=dict(cloner.history),
                                     vocoder_iters=cloner.vocoder.n_iter)
-        examples = [cloning.Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
+        examples = [Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
                     for e in examples]
         start = time.perf_counter()
         losses, callback_seconds = [], 0.0
@@ -387,7 +394,7 @@ def finetune(cloner: cloning.VoiceCloner, pairs, sr: int, steps: int | None = No
     return tuned
 
 
-def _trainable(model: cloning.AcousticModel, strategy: str, embedding: torch.Tensor, bottleneck: int):
+def _trainable(model: AcousticModel, strategy: str, embedding: torch.Tensor, bottleneck: int):
     """Freeze ``model``, then unfreeze what ``strategy`` trains: ``(parameters, embedding parameter or None)``."""
     for p in model.parameters():
         p.requires_grad_(False)
@@ -426,7 +433,7 @@ def _train(tuned, examples, trainable, emb_param, embedding, voice, *, strategy,
         for _ in range(accumulate):
             chosen = [examples[i] for i in rng.permutation(len(examples))[:batch_size]]
             spk = (emb_param if emb_param is not None else embedding.to(device))[None].expand(len(chosen), -1)
-            batch = cloning.collate(chosen, torch.zeros(len(chosen), embedding.shape[0]))
+            batch = collate(chosen, torch.zeros(len(chosen), embedding.shape[0]))
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             batch["speaker"] = spk
             with gpu.autocast(device, precision):
@@ -451,8 +458,8 @@ def _train(tuned, examples, trainable, emb_param, embedding, voice, *, strategy,
     return losses, callback_seconds
 
 
-def gv_scale(cloner: cloning.VoiceCloner, voice, wavs, sr: int, exclude: Sequence[str] = ()) -> float:
-    """The :func:`cloning.gv_postfilter` scale for ``voice``, measured from its recordings (notebook 09).
+def gv_scale(cloner: VoiceCloner, voice, wavs, sr: int, exclude: Sequence[str] = ()) -> float:
+    """The :func:`gv_postfilter` scale for ``voice``, measured from its recordings (notebook 09).
 
     Real speech's per-channel standard deviation over time (the "global variance"), averaged over
     ``wavs``, divided by that of ``cloner``'s log-mels for :data:`GV_SENTENCES` training prompts
@@ -462,7 +469,7 @@ def gv_scale(cloner: cloning.VoiceCloner, voice, wavs, sr: int, exclude: Sequenc
     from course_utils import voices
 
     features = cloner.config.features()
-    real = np.mean([audio.log_mel(cloning.resample(np.asarray(w, np.float32), sr, cloner.sr), features).std(axis=1)
+    real = np.mean([audio.log_mel(resample(np.asarray(w, np.float32), sr, cloner.sr), features).std(axis=1)
                     for w in wavs], axis=0)
     exclude = set(exclude)
     texts = [t for t in voices.prompts("train") if t not in exclude][-GV_SENTENCES:]
@@ -470,11 +477,11 @@ def gv_scale(cloner: cloning.VoiceCloner, voice, wavs, sr: int, exclude: Sequenc
     return float(np.mean(real / np.maximum(predicted, 1e-6)))
 
 
-def _speaker_from(emb_param, voice) -> cloning.Speaker:
+def _speaker_from(emb_param, voice) -> Speaker:
     if emb_param is None:
         return voice
     emb = emb_param.detach().cpu().numpy().astype(np.float32)
-    return cloning.Speaker(emb, voice.n_references, voice.seconds)
+    return Speaker(emb, voice.n_references, voice.seconds)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,7 +502,7 @@ def heldout_data(corpus, n_finetune: int, n_own: int = 2):
 class CachedEncoder:
     """Wraps a speaker encoder and remembers the embedding of every waveform it has seen.
 
-    :func:`cloning.cloning_score` embeds the references and own recordings on every call; when
+    :func:`cloning_score` embeds the references and own recordings on every call; when
     scoring many checkpoints of the same speakers (score against steps) this saves most of the time.
     """
 
@@ -513,13 +520,13 @@ class CachedEncoder:
         return self._cache[key]
 
 
-def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps: int | None = None,
+def score_strategy(cloner: VoiceCloner, data: dict, strategy: str, steps: int | None = None,
                    texts: Sequence[str] | None = None, encoder=None, eval_every: int | None = None,
                    **options) -> dict:
     """Fine-tune on each speaker of ``data`` (from :func:`heldout_data`) and compute the cloning score.
 
     Clones speak ``texts`` (default: two held-out prompts, never in the fine-tuning data), and are
-    scored with :func:`cloning.cloning_score` against the speaker's fine-tuning recordings
+    scored with :func:`cloning_score` against the speaker's fine-tuning recordings
     (references) and other recordings (own).  With ``eval_every``, the score is also computed
     every that many steps (``curve``: list of ``(step, score)``), which shows overfitting; ``seen``
     is the score on two texts of the fine-tuning data (a large gap to ``score`` = memorising).
@@ -551,14 +558,14 @@ def score_strategy(cloner: cloning.VoiceCloner, data: dict, strategy: str, steps
         clones[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for t in texts]
         seen[spk] = [tuned.synthesize(t, tuned.finetuned_speaker, watermark=False) for _, t in pairs[:2]]
         snapshots[spk] = snaps
-    result = cloning.cloning_score(clones, references, own, encoder=encoder)
+    result = cloning_score(clones, references, own, encoder=encoder)
     curve = []
     if eval_every:
         steps_seen = sorted(set.intersection(*(set(s) for s in snapshots.values()))) if snapshots else []
         for k in steps_seen:
-            curve.append((k, cloning.cloning_score({s: snapshots[s][k] for s in data}, references, own,
+            curve.append((k, cloning_score({s: snapshots[s][k] for s in data}, references, own,
                                                    encoder=encoder).score))
-    seen_score = cloning.cloning_score(seen, references, own, encoder=encoder).score
+    seen_score = cloning_score(seen, references, own, encoder=encoder).score
     return {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)),
             "gv_scale": float(np.mean(scales)), "curve": curve, "details": result}
 
@@ -585,11 +592,11 @@ def state_fingerprint(model: nn.Module) -> str:
 # ----------------------------------------------------------------------------------------------
 
 def _throughput_config():
-    path = cloning.VoiceCloner.checkpoint_path("quick")
+    path = ClonerConfig.for_profile("quick").checkpoint_path()
     if path.exists():
-        return cloning.VoiceCloner.load(path).config
-    symbols = [cloning.PAD, cloning.UNK, "_"] + [f"s{i}" for i in range(190)]
-    return cloning.ClonerConfig.for_profile("quick", symbols=symbols, speaker_dim=256)
+        return ClonerConfig.from_dict(torch.load(path, map_location="cpu", weights_only=True)["config"])
+    symbols = [PAD, UNK, "_"] + [f"s{i}" for i in range(190)]
+    return ClonerConfig.for_profile("quick", symbols=symbols, speaker_dim=256)
 
 
 def _batch(config, n: int = 8, seconds: float = 3.0, phonemes: int = 36, seed: int = 0):
@@ -616,7 +623,7 @@ def throughput_rows(devices=None, repeats: int = 5) -> list[dict]:
         precisions = ["fp32", "bf16"] + (["fp16"] if device == "cuda" else [])
         for precision in precisions:
             torch.manual_seed(0)
-            model = cloning.AcousticModel(config).to(device).train()
+            model = AcousticModel(config).to(device).train()
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
             scaler = gpu.make_scaler(device, precision)
             host = _batch(config, n=32 if device == "cuda" else 8)

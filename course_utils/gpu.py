@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 import torch
@@ -202,9 +202,3 @@ def throughput(step: Callable[[], int], device="cpu", warmup: int = 2, repeats: 
     rates = np.asarray(items) / np.asarray(times)
     return {"items_per_s": float(np.sum(items) / np.sum(times)), "best_items_per_s": float(rates.max()),
             "seconds_per_step": float(np.median(times)), "steps": len(times), "device": str(device)}
-
-
-def grouped(items: Iterable, size: int) -> list[list]:
-    """Consecutive groups of ``size`` items (the last may be shorter)."""
-    items = list(items)
-    return [items[i:i + size] for i in range(0, len(items), size)]

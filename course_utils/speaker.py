@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils import env
+from course_utils import env, verification
 
 SAMPLE_RATE = 16_000
 N_MELS = 40
@@ -634,11 +634,9 @@ def enrol_and_test(embeddings: np.ndarray, speakers, n_enrol: int = 3):
 
 def verification_eer(embeddings: np.ndarray, speakers, n_enrol: int = 3):
     """EER of enrol-from-``n_enrol``, test-on-the-rest trials: ``(EERResult, scores, labels)``."""
-    from course_utils import metrics
-
     enrol, enrol_spk, test, test_spk = enrol_and_test(embeddings, speakers, n_enrol)
-    scores, labels = metrics.verification_trials(enrol, enrol_spk, test, test_spk)
-    return metrics.eer(scores, labels), scores, labels
+    scores, labels = verification.verification_trials(enrol, enrol_spk, test, test_spk)
+    return verification.eer(scores, labels), scores, labels
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,9 +27,6 @@ import torch
 
 from course_utils import audio
 
-#: Griffin-Lim settings of the course's two profiles.
-PROFILE_ITERS = {"quick": 24, "full": 60}
-
 
 def mel_pseudo_inverse(config: audio.ConfigLike) -> torch.Tensor:
     """``(n_freqs, n_mels)`` pseudo-inverse of the mel filterbank of ``config`` (notebook 08)."""

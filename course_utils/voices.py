@@ -725,18 +725,14 @@ def _own_item(root: Path, path: Path, text: str, spk: str) -> CorpusItem:
     return CorpusItem(speaker=spk, utterance=path.stem, text=text, wav=rel)
 
 
-def phoneme_table(utt: Utterance) -> list[dict]:
-    """Phoneme spans of an utterance as rows with times in seconds (notebook 04)."""
-    return [{"symbol": s, "start": a / utt.sr, "end": b / utt.sr, "ms": 1000 * (b - a) / utt.sr}
-            for s, a, b in utt.phonemes]
-
-
 def real_time_factor(texts: Sequence[str] | None = None, spec: VoiceSpec | None = None) -> dict:
-    """Measure synthesis speed: seconds of audio per second of compute (notebook 04)."""
+    """Measure synthesis speed (notebook 04): ``rtf`` is compute / audio seconds, as everywhere in the
+    course (below 1: faster than real time); ``x_real_time`` is its inverse (audio per compute second)."""
     import time
 
     texts = list(texts or prompts("train")[:20])
     start = time.perf_counter()
     audio = sum(synthesize(t, spec).duration for t in texts)
     compute = time.perf_counter() - start
-    return {"audio_s": audio, "compute_s": compute, "rtf": audio / compute, "utterances": len(texts)}
+    return {"audio_s": audio, "compute_s": compute, "rtf": compute / audio, "x_real_time": audio / compute,
+            "utterances": len(texts)}

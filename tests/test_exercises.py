@@ -16,6 +16,7 @@ SOLUTIONS = exercises.solution_notebooks()
 MIN_EXERCISES = 4          # every notebook from 01 on has at least this many checked exercises
 HEAVY_FROM = 4             # notebooks 04 onwards start with a papermill parameters cell
 MAX_NOTEBOOK_BYTES = 3_000_000
+NBVAL_MARKERS = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION"}
 
 
 def number(path):
@@ -103,6 +104,11 @@ def test_solution_notebook_hygiene(path):
     assert all(c.execution_count is not None for c in code), "solutions/ must be committed executed"
     for cell in code:
         assert "raises-exception" not in cell.metadata.get("tags", []), "use try/except instead"
+        for line in cell.source.splitlines():
+            # nbval only honours a marker alone on its line: "# NBVAL_IGNORE_OUTPUT  (why)" is silently compared
+            if line.lstrip("# ").startswith("NBVAL_"):
+                assert line.lstrip("#").strip() in NBVAL_MARKERS, (
+                    f"{path.name}: {line!r} is not an nbval marker nbval recognises; put the reason on the next line")
     if number(path) >= HEAVY_FROM:
         first = code[0]
         assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged parameters"

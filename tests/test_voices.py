@@ -143,7 +143,8 @@ def test_real_time_factor_reports_audio_and_compute():
     # the speed itself is recorded by `python -m benchmarks voices`, never asserted here
     result = voices.real_time_factor(voices.prompts()[:2])
     assert result["utterances"] == 2 and result["audio_s"] > 1 and result["compute_s"] > 0
-    assert result["rtf"] == pytest.approx(result["audio_s"] / result["compute_s"])
+    assert result["rtf"] == pytest.approx(result["compute_s"] / result["audio_s"])   # < 1: faster than real time
+    assert result["x_real_time"] == pytest.approx(1 / result["rtf"])
 
 
 # speakers -----------------------------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""Multi-speaker synthesis and zero-shot voice cloning.
+
+Introduced in ``08_multispeaker_synthesis.ipynb`` (fine-tuning builds on it in notebook 09, the
+safety rules of notebook 11 apply to it)::
+
+    from course_utils import cloning
+    cloner = cloning.VoiceCloner.pretrained(profile="quick")   # loads (or trains) the checkpoint
+    speaker = cloner.enroll([wav1, wav2, wav3], sr)             # any sample rate
+    wav, sr = cloner.synthesize("Hello there.", speaker)        # float32, watermarked
+
+The acoustic model (a FastSpeech-style, non-autoregressive synthesiser)::
+
+    phoneme ids (B, T) --TextEncoder (notebook 06)-------------> h (B, T, C)
+    speaker embedding s (unit norm, from a speaker encoder) --standardise--> z
+        injection "encoder": h <- h + W z                 (every symbol hears the speaker)
+    duration predictor (convs, FiLM by z)  -> log(1 + frames per phoneme)
+    length regulator: repeat h_i d_i times  -> (B, F, C), + position inside the phoneme
+    decoder: residual dilated convs, injection "film": x <- x * (1 + g(z)) + b(z) in each block
+    -> log-mel frames (B, F, n_mels), postnet (convs) adds a residual correction
+
+Training durations come from the corpus's phoneme spans (samples -> frames, see
+:func:`spans_to_durations`); the loss is an L1 distance on standardised log-mel frames (before
+and after the postnet), plus a mean squared error on log durations, all masked to the valid
+positions.  The vocoder is Griffin-Lim (:mod:`course_utils.vocoder`).
+
+Cloning is scored with the *pretrained* speaker encoder, which the model never saw
+(:func:`cloning_score`).
+
+The package follows the notebook, lowest layer first (each module imports only the ones above
+it in this list; ``tests/test_layers.py`` checks it):
+
+* ``config``   - :class:`ClonerConfig`, the profiles, :class:`CloningError`;
+* ``model``    - durations, length regulator, masks, FiLM, :class:`AcousticModel`, the post-filter;
+* ``data``     - symbol ids, examples, batches, speaker embeddings, :class:`Speaker`;
+* ``train``    - the training loop (:func:`train_model`, also run by ``ddp_train``), live plot;
+* ``evaluate`` - :func:`cloning_score`, held-out speakers, real-time factor;
+* ``cloner``   - :class:`VoiceCloner` and :func:`train`; ``VoiceCloner.finetune`` calls
+  :mod:`course_utils.finetune`, which is built on the layers above (not on the cloner).
+"""
+
+from course_utils.cloning.config import (PROFILES, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
+                                         CHECKPOINT_VERSION, CloningError, ClonerConfig)
+from course_utils.cloning.model import (spans_to_durations, length_regulate, position_in_symbol, masked_l1,
+                                        masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
+                                        single_thread, gv_postfilter)
+from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, resample, prepare_examples,
+                                       collate, load_speaker_encoder, utterance_embeddings, mean_embedding,
+                                       Speaker)
+from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot)
+from course_utils.cloning.evaluate import (CloningScore, cloning_score, heldout_speakers, evaluate,
+                                           real_time_factor)
+from course_utils.cloning.cloner import (VoiceCloner, train)
+
+__all__ = [
+    "PROFILES", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
+    "CloningError", "ClonerConfig", "spans_to_durations", "length_regulate", "position_in_symbol",
+    "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
+    "single_thread", "gv_postfilter", "symbol_ids", "build_vocabulary", "Example", "resample",
+    "prepare_examples", "collate", "load_speaker_encoder", "utterance_embeddings",
+    "mean_embedding", "Speaker", "train_model", "training_corpus", "LiveLossPlot", "CloningScore",
+    "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "VoiceCloner", "train"
+]

@@ -1,0 +1,247 @@
+"""The voice cloner (notebook 08): enrol, synthesise, save and load, train the course checkpoint;
+``finetune`` adapts it to one voice (notebook 09).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from course_utils import env
+from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError
+from course_utils.cloning.model import AcousticModel, gv_postfilter, single_thread
+from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
+                                       prepare_examples, symbol_ids, utterance_embeddings)
+from course_utils.cloning.train import train_model, training_corpus
+
+
+def _atomic_torch_save(obj, path: Path) -> Path:
+    """``torch.save`` through :func:`env.atomic_path`: never a half-written checkpoint."""
+    with env.atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+class VoiceCloner:
+    """Zero-shot voice cloning: ``enroll`` a few recordings, ``synthesize`` any text (notebook 08).
+
+    Holds ``model`` (an :class:`AcousticModel`, its ``config`` inside), ``speaker_encoder`` and a
+    Griffin-Lim ``vocoder``; every attribute deep-copies cleanly (notebook 09 fine-tunes a copy).
+    ``gv_scale`` (1.0: off) is the :func:`gv_postfilter` applied before the vocoder; notebook 09's
+    ``finetune`` sets it for the voice it adapts to.
+    """
+
+    def __init__(self, model: AcousticModel, speaker_encoder, history: dict | None = None,
+                 vocoder_iters: int | None = None):
+        from course_utils.vocoder import GriffinLimVocoder
+
+        self.model = model.eval()
+        self.speaker_encoder = speaker_encoder
+        self.history = history or {}
+        iters = vocoder_iters or self.config.griffin_lim_iters
+        self.vocoder = GriffinLimVocoder(self.config.features(), n_iter=iters, sharpen=1.0)
+        self.gv_scale = 1.0
+
+    @property
+    def config(self) -> ClonerConfig:
+        """The model's :class:`ClonerConfig`."""
+        return self.model.config
+
+    @property
+    def sr(self) -> int:
+        """Sample rate of the synthesised audio."""
+        return self.config.sr
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def checkpoint(self) -> dict:
+        """Configuration, weights, speaker encoder and training history; ``weights_only``-safe."""
+        enc = self.speaker_encoder
+        encoder_state = None if self.config.speaker_encoder == "pretrained" else enc.checkpoint()
+        history = {k: (list(map(float, v)) if isinstance(v, list) else v) for k, v in self.history.items()}
+        return {"version": CHECKPOINT_VERSION, "config": self.config.to_dict(),
+                "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "speaker_encoder": encoder_state, "history": history}
+
+    def save(self, path) -> Path:
+        """Write :meth:`checkpoint` atomically (temporary file + rename)."""
+        return _atomic_torch_save(self.checkpoint(), Path(path))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict) -> "VoiceCloner":
+        """Rebuild a cloner from :meth:`checkpoint`'s dict."""
+        from course_utils import speaker
+
+        if not isinstance(checkpoint, dict) or "config" not in checkpoint or "state_dict" not in checkpoint:
+            raise CloningError("not a cloner checkpoint (no config/state_dict); make one with VoiceCloner.save")
+        if checkpoint.get("version") != CHECKPOINT_VERSION:
+            raise CloningError(f"checkpoint version {checkpoint.get('version')} is not {CHECKPOINT_VERSION}: retrain it")
+        config = ClonerConfig.from_dict(checkpoint["config"])
+        model = AcousticModel(config)
+        model.load_state_dict(checkpoint["state_dict"])
+        if checkpoint.get("speaker_encoder") is None:
+            encoder = speaker.SpeakerEncoder.pretrained()
+        else:
+            encoder = speaker.SpeakerEncoder.from_checkpoint(checkpoint["speaker_encoder"])
+        return cls(model, encoder, history=checkpoint.get("history", {}))
+
+    @classmethod
+    def load(cls, path) -> "VoiceCloner":
+        """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no cloner checkpoint at {path}")
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CloningError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}); "
+                               "delete it and train again") from None
+        return cls.from_checkpoint(checkpoint)
+
+    @staticmethod
+    def checkpoint_path(config: ClonerConfig | str = "quick") -> Path:
+        """Where :meth:`pretrained` keeps the checkpoint of a configuration."""
+
+        return (ClonerConfig.for_profile(config) if isinstance(config, str) else config).checkpoint_path()
+
+    @classmethod
+    def pretrained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
+                   progress: bool = True, callback: Callable[[int, dict], None] | None = None,
+                   config: ClonerConfig | None = None, seed: int = 0) -> "VoiceCloner":
+        """The course cloner of ``profile``: loaded from ``env.cache_dir("cloning")``, else trained and saved.
+
+        ``seed`` seeds the training run (notebooks 08-11 pass their ``SEED``); each seed has its
+        own checkpoint. Training shows a progress bar; ``callback(step, losses)`` sees every step
+        (live plots).
+        """
+        config = config or ClonerConfig.for_profile(profile, seed=seed)
+        path = cls.checkpoint_path(config)
+        if path.exists():
+            try:
+                return cls.load(path)
+            except (CloningError, RuntimeError, KeyError):
+                pass  # stale or broken: train again
+        if not train_if_missing:
+            raise FileNotFoundError(f"no trained cloner at {path}; run notebook 08 or "
+                                    f"VoiceCloner.pretrained(profile={profile!r})")
+        cloner = train(config, device=device, progress=progress, callback=callback)
+        cloner.save(path)
+        return cloner
+
+    # -- cloning -------------------------------------------------------------------------------
+    def finetune(self, pairs, sr: int, steps: int | None = None, **options) -> "VoiceCloner":
+        """Adapt to a voice from ``(wav, transcript)`` pairs; a new cloner, this one untouched.
+
+        See :func:`course_utils.finetune.finetune` for the strategies (notebook 09).
+        """
+        from course_utils import finetune as _finetune
+
+        return _finetune.finetune(self, pairs, sr, steps=steps, **options)
+
+    def enroll(self, wavs, sr: int) -> Speaker:
+        """A :class:`Speaker` from one or more reference recordings at sample rate ``sr`` (notebook 08).
+
+        ``wavs``: a 1-D array or a list of them (any sample rate; mono).  Empty, silent,
+        non-finite, multi-channel or too short audio raises ``speaker.BadAudioError`` (a
+        ``ValueError``) that names the recording.
+        """
+        from course_utils import speaker
+
+        if isinstance(wavs, (np.ndarray, torch.Tensor)) and np.ndim(wavs) == 1:
+            wavs = [wavs]
+        if isinstance(wavs, (str, bytes, os.PathLike)) or not hasattr(wavs, "__len__"):
+            raise speaker.BadAudioError("wavs must be a list of 1-D audio arrays (load files with audio.load)")
+        wavs = list(wavs)
+        if not wavs:
+            raise speaker.BadAudioError("no reference recordings given: pass at least one (3-5 give a better voice)")
+        checked = []
+        for i, wav in enumerate(wavs):
+            try:
+                checked.append(speaker.preprocess(wav, sr))
+            except speaker.BadAudioError as exc:
+                raise speaker.BadAudioError(f"reference {i + 1} of {len(wavs)}: {exc}") from None
+        embeddings = self.speaker_encoder.embed_utterances(checked, speaker.SAMPLE_RATE, preprocessed=True)
+        seconds = sum(len(w) for w in checked) / speaker.SAMPLE_RATE
+        return Speaker(mean_embedding(embeddings), len(checked), seconds)
+
+    def phonemes(self, text: str) -> list[str]:
+        """Normalise ``text`` (notebook 05) and phonemise it with espeak-ng into the model's symbols."""
+        from course_utils import text as text_mod, voices
+
+        if not isinstance(text, str):
+            raise CloningError(f"text must be a str, got {type(text).__name__}")
+        normalised = text_mod.normalize(text)
+        if not normalised.strip(" ,.?!'"):
+            raise CloningError(f"nothing to say in {text[:60]!r} after normalisation: give words to speak")
+        utt = voices.synthesize(normalised, voices.VoiceSpec(accent=self.config.accent))
+        return [s for s, _, _ in utt.phonemes]
+
+    def _embedding(self, speaker: Speaker | np.ndarray) -> torch.Tensor:
+        emb = speaker.embedding if isinstance(speaker, Speaker) else np.asarray(speaker, dtype=np.float32)
+        if emb.shape != (self.config.speaker_dim,):
+            raise CloningError(f"speaker must be a Speaker from enroll (or a {self.config.speaker_dim}-d "
+                               f"embedding), got shape {emb.shape}")
+        return torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))[None]
+
+    @torch.no_grad()
+    def mel(self, text: str, speaker: Speaker | np.ndarray, pace: float = 1.0) -> np.ndarray:
+        """Predicted log-mel ``(n_mels, frames)`` for ``text`` in ``speaker``'s voice (before the post-filter)."""
+        ids = torch.tensor([symbol_ids(self.phonemes(text), self.config.symbols)])
+        out = self.model(ids, torch.tensor([ids.shape[1]]), self._embedding(speaker), pace=pace)
+        return self.model.denormalise(out["mel_post"][0]).T.numpy()
+
+    def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
+                   pace: float = 1.0) -> tuple[np.ndarray, int]:
+        """``(wav float32, sr)``: ``text`` spoken in ``speaker``'s voice (notebook 08).
+
+        The output carries the course's inaudible watermark (``safety.embed_watermark`` with
+        ``safety.DEFAULT_KEY``, notebook 11) unless ``watermark=False``.  Runs on one CPU thread:
+        the tensors of one sentence are too small for several threads to pay off, and on a busy
+        machine extra threads only wait for each other.
+        """
+        with single_thread():
+            wav = self.vocoder(gv_postfilter(self.mel(text, speaker, pace), self.gv_scale))
+        if watermark:
+            from course_utils import safety
+
+            try:
+                wav = safety.embed_watermark(wav, self.sr, safety.DEFAULT_KEY)
+            except ValueError:
+                if len(wav) >= safety.MIN_SECONDS * self.sr:
+                    raise
+                # too short to carry a mark: pad with silence to the minimum, mark, cut back
+                padded = np.pad(wav, (0, int(safety.MIN_SECONDS * self.sr) - len(wav) + 1))
+                wav = safety.embed_watermark(padded, self.sr, safety.DEFAULT_KEY)[: len(wav)]
+        return wav.astype(np.float32, copy=False), self.sr
+
+
+def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,
+          callback: Callable[[int, dict], None] | None = None, speaker_encoder=None) -> "VoiceCloner":
+    """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner` (notebook 08)."""
+
+    config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
+    device = env.pick_device(device)
+    corpus = training_corpus(config, progress)
+    encoder = speaker_encoder if speaker_encoder is not None else load_speaker_encoder(
+        config.speaker_encoder, config.profile, progress)
+    config.speaker_dim = int(encoder.config.embedding) if hasattr(encoder.config, "embedding") else config.speaker_dim
+    if not config.symbols:
+        config.symbols = build_vocabulary(corpus.items)
+    prep_start = time.perf_counter()
+    examples = prepare_examples(corpus, config, progress)
+    embeddings = utterance_embeddings(corpus, encoder, config.embed_utterances, progress)
+    prep_seconds = time.perf_counter() - prep_start
+    env.seed_everything(config.seed)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        model, history = train_model(examples, embeddings, config, device, progress, callback)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    history["prepare_seconds"] = prep_seconds
+    return VoiceCloner(model, encoder, history=history)

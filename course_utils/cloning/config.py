@@ -1,0 +1,132 @@
+"""The cloner's configuration: profiles, sizes, training and synthesis settings (notebook 08)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from course_utils import audio, env
+from course_utils.text_encoder import TextEncoderConfig
+
+
+PROFILES = ("quick", "full")
+INJECTIONS = ("encoder", "film", "both")
+SPEAKER_ENCODERS = ("course", "pretrained")
+PAD, UNK = "<pad>", "<unk>"
+CHECKPOINT_VERSION = 1
+
+
+class CloningError(ValueError):
+    """Bad input to the cloner (text, audio, speaker, checkpoint); the message says what to do."""
+
+
+# ----------------------------------------------------------------------------------------------
+# configuration
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class ClonerConfig:
+    """Everything that defines a cloner: features, model sizes, training and data (notebook 08).
+
+    ``for_profile("quick")`` fits a 2-core CPU (training in a few minutes), ``"full"`` a GPU.
+    Stored in every checkpoint, so a checkpoint rebuilds its own model.
+    """
+
+    profile: str = "quick"
+    # features: 16 kHz log-mel, 80 channels, 64 ms window, 16 ms hop (cheap to train and to vocode)
+    sr: int = 16000
+    n_fft: int = 1024
+    hop_length: int = 256
+    n_mels: int = 80
+    fmax: float = 8000.0
+    log_floor: float = 1e-5
+    # model
+    symbols: list = field(default_factory=list)
+    encoder_embedding: int = 128
+    encoder_lstm: int = 64
+    encoder_convs: int = 3
+    encoder_dropout: float = 0.1
+    speaker_encoder: str = "pretrained"
+    speaker_dim: int = 256
+    injection: str = "film"
+    duration_channels: int = 128
+    decoder_channels: int = 128
+    decoder_dilations: list = field(default_factory=lambda: [1, 3, 9, 1])
+    decoder_kernel: int = 5
+    postnet_channels: int = 128
+    postnet_layers: int = 2
+    dropout: float = 0.0
+    # training
+    steps: int = 1500
+    batch_size: int = 16
+    lr: float = 3e-3
+    warmup: int = 60
+    duration_weight: float = 1.0
+    references_per_embedding: int = 5
+    seed: int = 0
+    # data: a voices.build_corpus call
+    n_speakers: int = 206
+    utterances_per_speaker: int = 8
+    corpus_seed: int = 0
+    embed_utterances: int = 4
+    # synthesis
+    accent: str = "en-us"
+    griffin_lim_iters: int = 16
+
+    def __post_init__(self):
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, not {self.profile!r}")
+        if self.injection not in INJECTIONS:
+            raise ValueError(f"injection must be one of {INJECTIONS}, not {self.injection!r}")
+        if self.speaker_encoder not in SPEAKER_ENCODERS:
+            raise ValueError(f"speaker_encoder must be one of {SPEAKER_ENCODERS}, not {self.speaker_encoder!r}")
+        self.symbols = list(self.symbols)
+        self.decoder_dilations = list(self.decoder_dilations)
+
+    @classmethod
+    def for_profile(cls, profile: str = "quick", **overrides) -> "ClonerConfig":
+        """The course's settings: ``"quick"`` (2 CPU cores, a few minutes) or ``"full"`` (GPU)."""
+        if profile == "quick":
+            base = {}
+        elif profile == "full":
+            base = dict(encoder_embedding=512, encoder_lstm=256, encoder_dropout=0.2, duration_channels=256,
+                        decoder_channels=384, decoder_dilations=[1, 2, 4, 8, 1, 2, 4, 8], postnet_channels=256,
+                        postnet_layers=5, dropout=0.1, steps=20000, batch_size=32, lr=1e-3, warmup=500,
+                        speaker_dim=256, utterances_per_speaker=40, embed_utterances=20, griffin_lim_iters=48)
+        else:
+            raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+        base.update(overrides)
+        return cls(profile=profile, **base)
+
+    def features(self) -> audio.FeatureConfig:
+        """The :class:`audio.FeatureConfig` of the model's log-mel frames."""
+        return audio.FeatureConfig(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels,
+                                   fmax=self.fmax, power=1.0, log_floor=self.log_floor, trim=None,
+                                   loudness_dbfs=None)
+
+    def text_encoder(self) -> TextEncoderConfig:
+        """The notebook 06 encoder's configuration (the quick one is narrower)."""
+        return TextEncoderConfig(n_symbols=max(len(self.symbols), 2), embedding_dim=self.encoder_embedding,
+                                 n_convolutions=self.encoder_convs, lstm_hidden=self.encoder_lstm,
+                                 dropout=self.encoder_dropout, pad_id=0)
+
+    def to_dict(self) -> dict:
+        """Plain types only: safe for ``torch.load(weights_only=True)``."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClonerConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def key(self) -> str:
+        """A short hash of everything but the vocabulary: names the cached checkpoint."""
+        d = self.to_dict()
+        d.pop("symbols")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+    def checkpoint_path(self) -> Path:
+        """Where ``VoiceCloner.pretrained`` keeps the checkpoint of this configuration (notebook 08)."""
+        return env.cache_dir("cloning") / f"cloner_{self.profile}_{self.key()}.pt"

@@ -1,0 +1,148 @@
+"""Training data of the cloner (notebook 08): symbol ids, examples, batches, speaker embeddings,
+and the enrolled voice (:class:`Speaker`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from course_utils import audio
+from course_utils.text_encoder import pad_batch
+from course_utils.cloning.config import ClonerConfig, PAD, SPEAKER_ENCODERS, UNK
+from course_utils.cloning.model import AcousticModel, spans_to_durations
+
+
+# ----------------------------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------------------------
+
+def symbol_ids(symbols: Sequence[str], vocabulary: Sequence[str]) -> list[int]:
+    """Ids of phoneme symbols; an unknown one falls back to its unstressed form, then to ``<unk>``."""
+    index = {s: i for i, s in enumerate(vocabulary)}
+    out = []
+    for s in symbols:
+        if s in index:
+            out.append(index[s])
+        elif s.strip("ˈˌ") in index:
+            out.append(index[s.strip("ˈˌ")])
+        else:
+            out.append(index.get(UNK, 1))
+    return out
+
+
+def build_vocabulary(items) -> list[str]:
+    """``<pad>``, ``<unk>``, then every symbol of the corpus items (and unstressed forms), sorted."""
+    seen = set()
+    for item in items:
+        for span in item.phonemes:
+            seen.add(span[0])
+            seen.add(span[0].strip("ˈˌ") or span[0])
+    return [PAD, UNK] + sorted(seen)
+
+
+@dataclass
+class Example:
+    """One training utterance: symbol ids, durations (frames), standardisable log-mel (F, n_mels)."""
+
+    speaker: str
+    ids: torch.Tensor
+    durations: torch.Tensor
+    mel: torch.Tensor
+
+
+def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Fast resampling (soxr, as librosa does; torchaudio's sinc resampler when soxr is missing)."""
+    if orig_sr == target_sr:
+        return np.asarray(wav, dtype=np.float32)
+    try:
+        import soxr
+    except ImportError:  # pragma: no cover
+        return audio.resample(wav, orig_sr, target_sr)
+    return soxr.resample(np.asarray(wav, dtype=np.float32), orig_sr, target_sr).astype(np.float32)
+
+
+def prepare_examples(corpus, config: ClonerConfig, progress: bool = True) -> list[Example]:
+    """Resample the corpus to ``config.sr``, log-mel it, turn its phoneme spans into frame durations."""
+    from tqdm.auto import tqdm
+
+    feats = config.features()
+    out = []
+    for i in tqdm(range(len(corpus.items)), desc="features", disable=not progress, leave=False):
+        item = corpus.items[i]
+        wav, sr = corpus.load(i)
+        wav16 = resample(wav, sr, config.sr)
+        scale = config.sr / sr
+        spans = [(s, int(round(a * scale)), int(round(b * scale))) for s, a, b in item.phonemes]
+        mel = audio.log_mel(wav16, feats).T                      # (F, n_mels)
+        durations = spans_to_durations(spans, len(wav16), config.hop_length)
+        assert durations.sum() == len(mel), (durations.sum(), len(mel))
+        out.append(Example(item.speaker, torch.tensor(symbol_ids([s[0] for s in spans], config.symbols)),
+                           torch.from_numpy(durations), torch.from_numpy(np.ascontiguousarray(mel))))
+    return out
+
+
+def collate(examples: Sequence[Example], speakers: torch.Tensor, model: AcousticModel | None = None) -> dict:
+    """Pad a list of examples into a batch (ids, lengths, durations, mel, speaker)."""
+    ids, lengths = pad_batch([e.ids.tolist() for e in examples])
+    durations = torch.zeros_like(ids)
+    n_frames = max(len(e.mel) for e in examples)
+    mel = torch.zeros(len(examples), n_frames, examples[0].mel.shape[1])
+    for row, e in enumerate(examples):
+        durations[row, : len(e.durations)] = e.durations
+        m = e.mel if model is None else model.normalise(e.mel)
+        mel[row, : len(m)] = m
+    return {"ids": ids, "lengths": lengths, "durations": durations, "mel": mel, "speaker": speakers}
+
+
+# ----------------------------------------------------------------------------------------------
+# speaker encoders
+# ----------------------------------------------------------------------------------------------
+
+def load_speaker_encoder(kind: str = "pretrained", profile: str = "quick", progress: bool = True):
+    """The speaker encoder the synthesiser is conditioned on (notebook 08).
+
+    ``"pretrained"``: Resemblyzer's GE2E weights; ``"course"``: the encoder of notebook 07
+    (loaded from the cache, trained if missing).
+    """
+    from course_utils import speaker
+
+    if kind == "pretrained":
+        return speaker.SpeakerEncoder.pretrained()
+    if kind == "course":
+        return speaker.course_encoder(profile=profile, progress=progress)
+    raise ValueError(f"speaker encoder must be one of {SPEAKER_ENCODERS}, not {kind!r}")
+
+
+def utterance_embeddings(corpus, encoder, n_per_speaker: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """``{speaker: (n, D) embeddings}`` of the first ``n_per_speaker`` utterances of each speaker."""
+    from tqdm.auto import tqdm
+
+    groups = corpus.by_speaker()
+    out = {}
+    for spk in tqdm(groups, desc="speaker embeddings", disable=not progress, leave=False):
+        wavs = [corpus.load(i) for i in groups[spk][:n_per_speaker]]
+        out[spk] = encoder.embed_utterances([w for w, _ in wavs], wavs[0][1])
+    return out
+
+
+def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
+    """Unit-norm mean of utterance embeddings (a speaker's embedding)."""
+    mean = np.asarray(embeddings, dtype=np.float64).mean(0)
+    return (mean / max(np.linalg.norm(mean), 1e-12)).astype(np.float32)
+
+
+@dataclass
+class Speaker:
+    """An enrolled voice (notebook 08): its unit-norm ``embedding`` and where it came from."""
+
+    embedding: np.ndarray
+    n_references: int = 1
+    seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        return (f"Speaker({self.embedding.shape[0]}-d embedding from {self.n_references} "
+                f"reference(s), {self.seconds:.1f} s of audio)")
