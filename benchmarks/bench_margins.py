@@ -46,7 +46,7 @@ ASSERTS = [
     ("08", "zero-shot cloning score (espeak-ng held-out, pretrained judge)", "score.score", ">=", 0.5),
     ("09", "DTW boundary error below two frames (ms)", '2 * errors["frame_ms"] - errors["dtw_ms"]', ">", 0.0),
     ("09", "DTW beats the uniform stretch (ms)", 'errors["stretch_ms"] - errors["dtw_ms"]', ">", 0.0),
-    ("09", "full fine-tuning, 5 utterances", _FULL5, ">=", 0.75),
+    ("09", "full fine-tuning, 5 utterances", _FULL5, ">=", 0.65),
     ("09", "full - zero-shot, 5 utterances", f"{_FULL5} - {_ZERO5}", ">", 0.05),
     ("09", "adapter - zero-shot, 5 utterances", f'results[("adapter", 5)]["score"] - {_ZERO5}', ">", 0.0),
     ("09", "full - adapter, 5 utterances", f'{_FULL5} - results[("adapter", 5)]["score"]', ">", 0.0),
