@@ -1,6 +1,6 @@
 """Quality margins: every asserted quality number of notebooks 07-11, across seeds and CPU variants.
 
-    python -m benchmarks margins                          # the whole matrix (about an hour, 2 cores)
+    python -m benchmarks margins                          # the whole matrix (RUNS: hours on 2 cores, one run at a time)
     python -m benchmarks.bench_margins --variant avx2 --seed 1 --out DIR    # one run of it
     python -m benchmarks.bench_margins --summarize DIR [DIR ...] [--record]   # table from saved runs
 
@@ -78,7 +78,7 @@ _values = {}
 for _name, _expr in %r.items():
     try:
         _values[_name] = float(eval(_expr))
-    except Exception as _error:  # the cell that defines it failed: reported as missing
+    except Exception:  # the cell that defines it failed: reported as missing
         _values[_name] = None
 print("MARGINS " + _json.dumps(_values))
 '''
