@@ -8,13 +8,12 @@ there is a GPU).  Takes well under 30 s on 2 CPU cores.
 
 from __future__ import annotations
 
-import time
 
 import librosa
 import numpy as np
 import torch
 
-from course_utils import audio
+from course_utils import audio, bench
 
 N_FILES = 48
 REPEATS = 5
@@ -34,14 +33,9 @@ def _utterances(sr: int, n: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def _best(*fns) -> list[float]:
-    """Best-of-REPEATS time of each function, interleaved so that load changes hit both."""
-    times = [[] for _ in fns]
-    for _ in range(REPEATS):
-        for fn, record in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            record.append(time.perf_counter() - start)
-    return [min(t) for t in times]
+    """Best-of-REPEATS time of each function (``bench.compare``, interleaved so load changes hit all)."""
+    table = bench.compare({str(i): fn for i, fn in enumerate(fns)}, repeat=REPEATS, number=1)
+    return [float(table.loc[table["case"] == str(i), "seconds"].min()) for i in range(len(fns))]
 
 
 def _librosa_loop(wavs, cfg):

@@ -1,6 +1,6 @@
 """Zero-shot cloning (notebook 08): cloning score, real-time factor and training time.
 
-Uses the cached quick-profile cloner (``VoiceCloner.pretrained("quick")``; trained once if the
+Uses the cached quick-profile cloner (``VoiceCloner.trained("quick")``; trained once if the
 cache is empty, which takes minutes) and scores it on 8 held-out speakers with the pretrained
 speaker encoder (5 references each).  The injection comparison (speaker added to the encoder
 outputs vs FiLM in the decoder vs both) evaluates the other variants when their checkpoints are
@@ -24,7 +24,7 @@ def _variant(injection: str) -> cloning.ClonerConfig:
 def train_variants(injections=cloning.INJECTIONS) -> None:
     """Train (and cache) the quick cloner with each speaker injection."""
     for injection in injections:
-        cloning.VoiceCloner.pretrained(PROFILE, config=_variant(injection))
+        cloning.VoiceCloner.trained(PROFILE, config=_variant(injection))
 
 
 def run() -> list[dict]:
@@ -38,7 +38,7 @@ def run() -> list[dict]:
             rows.append({"name": f"cloning score, injection {injection!r}", "value": "not trained", "unit": "",
                          "note": "run bench_cloning.train_variants() to compare"})
             continue
-        cloner = cloning.VoiceCloner.pretrained(PROFILE, config=config, progress=False)
+        cloner = cloning.VoiceCloner.trained(PROFILE, config=config, progress=False)
         result = cloning.evaluate(cloner, heldout, n_references=5, progress=False)
         history = cloner.history
         rows.append({"name": f"cloning score, injection {injection!r}" + (" (default)" if is_default else ""),

@@ -1,6 +1,6 @@
 """Few-shot fine-tuning (notebook 09): alignment error, scores, fine-tuning time, throughput, AMP facts.
 
-Uses the cached quick cloner (``VoiceCloner.pretrained("quick")``) and the 8 held-out speakers of
+Uses the cached quick cloner (``VoiceCloner.trained("quick")``) and the 8 held-out speakers of
 notebook 09 with 5 utterances each.  Rows:
 
 * boundary error of the DTW alignment against espeak's true spans (and of a uniform stretch);
@@ -29,17 +29,17 @@ N_SPEAKERS = 8
 
 
 def run() -> list[dict]:
-    from course_utils import cloning, finetune, gpu, speaker
+    from course_utils import cloning, evaluation, finetune, gpu, speaker
 
     rows = []
-    cloner = cloning.VoiceCloner.pretrained("quick", progress=False)
+    cloner = cloning.VoiceCloner.trained("quick", progress=False)
     heldout = cloning.heldout_speakers(N_SPEAKERS, 8, progress=False)
     errors = finetune.corpus_alignment_errors(cloner, heldout, [0, 9, 18, 27])
     rows.append({"name": "alignment boundary error, DTW", "value": round(errors["dtw_ms"], 1), "unit": "ms",
                  "note": f"4 held-out utterances vs espeak's true spans; frame = {errors['frame_ms']:.0f} ms"})
     rows.append({"name": "alignment boundary error, uniform stretch", "value": round(errors["stretch_ms"], 1),
                  "unit": "ms", "note": "predicted durations scaled to the recording (baseline)"})
-    encoder = finetune.CachedEncoder(speaker.SpeakerEncoder.pretrained())
+    encoder = evaluation.CachedEncoder(speaker.SpeakerEncoder.pretrained())
     tuned = None
     for seed, which in ((0, "notebook 09's"), (1, "8 other")):
         corpus = heldout if seed == 0 else cloning.heldout_speakers(N_SPEAKERS, 8, seed=seed, progress=False)

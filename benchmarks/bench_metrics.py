@@ -38,7 +38,7 @@ def run() -> list[dict]:
     t_dnsmos = _median_seconds(lambda: metrics.dnsmos(ref.wav, sr))
     long = np.tile(ref.wav, int(np.ceil(20 / seconds)))
     t_dnsmos_long = _median_seconds(lambda: metrics.dnsmos(long, sr), repeats=1)
-    encoder = metrics._pretrained_encoder()
+    encoder = metrics.similarity._pretrained_encoder()
     t_secs = _median_seconds(lambda: encoder.embed_utterance(ref.wav, sr))
 
     aligned, plain = metrics.mcd_dtw(ref.wav, slow.wav, sr), metrics.mcd_plain(ref.wav, slow.wav, sr)

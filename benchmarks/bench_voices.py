@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 
-from course_utils import text, voices
+from course_utils import bench, text, voices
 
 
 def synthesis_rtf(n: int = 30) -> tuple[float, float, float]:
@@ -26,14 +26,13 @@ def synthesis_rtf(n: int = 30) -> tuple[float, float, float]:
 
 
 def fresh_library_overhead_ms(repeat: int = 20) -> float:
-    """Milliseconds per call spent loading and unloading the private espeak copy."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        with voices._LOCK, voices._FreshEspeak():
+    """Milliseconds per call spent loading and unloading the private espeak copy (best of ``repeat``)."""
+    def load_and_unload():
+        with voices.engine._LOCK, voices.engine._FreshEspeak():
             pass
-        best = min(best, time.perf_counter() - start)
-    return best * 1000
+
+    times, _ = bench.measure(load_and_unload, repeat=repeat, number=1)
+    return float(times.min()) * 1000
 
 
 def corpus_build_seconds(n_speakers: int = 20, utterances: int = 10) -> tuple[float, float]:

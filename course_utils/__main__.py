@@ -58,7 +58,7 @@ def _clone(args: argparse.Namespace) -> int:
         return _fail(f"the folder of --out does not exist: {out.parent}; create it first")
     if not args.text.strip():
         return _fail("--text is empty: give the words to speak")
-    from course_utils import audio, cloning, speaker
+    from course_utils import audio, cloning
 
     references = []
     for path in args.reference:
@@ -75,7 +75,7 @@ def _clone(args: argparse.Namespace) -> int:
             if not path.exists():
                 print(f"no trained {args.profile!r} cloner in the cache yet: training it once "
                       "(a few minutes on a CPU for 'quick')", file=sys.stderr)
-            cloner = cloning.VoiceCloner.pretrained(profile=args.profile, device=args.device)
+            cloner = cloning.VoiceCloner.trained(profile=args.profile, device=args.device)
     except (FileNotFoundError, cloning.CloningError) as exc:
         return _fail(str(exc))
     # 4. enrol, (fine-tune), speak
@@ -91,7 +91,7 @@ def _clone(args: argparse.Namespace) -> int:
         voice = getattr(cloner, "finetuned_speaker", None) or cloner.enroll(wavs, sr)
         wav, out_sr = cloner.synthesize(args.text, voice, watermark=False)
         wav = safety.embed_watermark(wav, out_sr, args.watermark_key or safety.DEFAULT_KEY)
-    except (speaker.BadAudioError, audio.AudioError, cloning.CloningError, ValueError) as exc:
+    except (audio.AudioError, cloning.CloningError, ValueError) as exc:
         return _fail(str(exc))
     _write_wav(out, wav, out_sr)
     print(f"wrote {out} ({len(wav) / out_sr:.1f} s at {out_sr} Hz, watermarked) in the voice of "
@@ -100,6 +100,10 @@ def _clone(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The course's ``check`` and ``clone`` commands; returns the exit code.
+
+    (command line: python -m course_utils)
+    """
     parser = argparse.ArgumentParser(prog="python -m course_utils",
                                      description="Cloning in Python: course command line.")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -18,6 +18,10 @@ tensor of valid frame counts.  STFT and mel features equal librosa's (``librosa.
 
 Every check failure raises :class:`AudioError` (a ``ValueError``) that names the file or
 array and says what is wrong, instead of a crash deep inside soundfile or torch.
+
+Over 400 lines on purpose: one idea, the audio front end of the whole course, with its sections
+(checks, I/O, trimming, loudness, features, pipeline) in the order notebook 04 teaches them;
+every section uses the same checks and :class:`FeatureConfig`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Sequence, Union
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
 import torchaudio.functional as AF
 
@@ -47,45 +52,58 @@ class AudioError(ValueError):
 
 
 class AudioFileNotFoundError(AudioError, FileNotFoundError):
-    """A path given to :func:`load` does not exist (also a ``FileNotFoundError``; notebook 04)."""
+    """A path given to :func:`load` does not exist; also a ``FileNotFoundError`` (used by audio.load)."""
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def _check_sr(sr: object, what: str) -> int:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float)) or sr != int(sr):
+def _check_sr(sr: object, what: str, min_sr: int = MIN_SR) -> int:
+    if (isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating))
+            or not math.isfinite(sr) or sr != int(sr)):
         raise AudioError(f"{what}: sample rate must be a whole number of Hz, got {sr!r}")
     sr = int(sr)
+    if sr < min_sr and min_sr > MIN_SR:
+        raise AudioError(f"{what}: sample rate {sr} Hz is below the {min_sr} Hz this step needs; "
+                         f"resample first (audio.resample) or record at {min_sr} Hz or more")
     if not MIN_SR <= sr <= MAX_SR:
         raise AudioError(f"{what}: sample rate {sr} Hz is outside the plausible range "
                          f"{MIN_SR}..{MAX_SR} Hz (broken header or wrong argument?)")
     return sr
 
 
-def check_wav(wav: object, sr: int | None = None, *, name: str = "audio array",
-              allow_silent: bool = True, min_samples: int = 1) -> np.ndarray:
-    """Return ``wav`` as a 1-D float32 array, or raise :class:`AudioError` (notebook 04).
+def check_wav(wav: object, sr: int | None = None, *, name: str = "audio array", allow_silent: bool = True,
+              min_samples: int = 1, min_sr: int = MIN_SR, floats_only: bool = False) -> np.ndarray:
+    """Return ``wav`` as a 1-D float32 array, or raise :class:`AudioError` (used by audio.load, audio.resample).
 
-    Checks: numeric 1-D data (use :func:`to_mono` for several channels), at least
-    ``min_samples`` samples, no NaN/inf, and (unless ``allow_silent``) a peak above -60 dBFS.
+    The course's one audio validator: numeric 1-D data (use :func:`to_mono` for several
+    channels), a whole sample rate of at least ``min_sr`` Hz, at least ``min_samples`` samples,
+    no NaN/inf, and (unless ``allow_silent``) a peak above -60 dBFS. Integer PCM is scaled to
+    [-1, 1) unless ``floats_only``, where it is refused.
     """
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().numpy()
-    arr = np.asarray(wav)
-    if arr.dtype.kind not in "fiu":
-        raise AudioError(f"{name}: expected numeric samples, got dtype {arr.dtype}")
+    try:
+        arr = np.asarray(wav)
+    except (TypeError, ValueError) as exc:
+        raise AudioError(f"{name}: expected a 1-D array of samples, got {type(wav).__name__}") from exc
+    if sr is not None:
+        sr = _check_sr(sr, name, min_sr)
+    if arr.dtype.kind not in "fiu" or (floats_only and arr.dtype.kind != "f"):
+        pcm = "; convert 16-bit PCM with wav.astype(np.float32) / 32768" if arr.dtype.kind in "iu" else ""
+        raise AudioError(f"{name}: expected numeric samples (floats in [-1, 1]), got dtype {arr.dtype}{pcm}")
     if arr.ndim != 1:
         raise AudioError(f"{name}: expected mono audio of shape (samples,), got shape {arr.shape}; "
                          "mix it down with audio.to_mono(wav)")
     if arr.dtype.kind in "iu":  # integer PCM -> float in [-1, 1)
         arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if sr is not None:
-        sr = _check_sr(sr, name)
-    if arr.size < max(min_samples, 1):
-        length = f"{arr.size} samples" + (f" ({arr.size / sr * 1000:.0f} ms)" if sr else "")
-        raise AudioError(f"{name}: too short: {length}, at least {max(min_samples, 1)} needed")
+    if arr.size == 0:
+        raise AudioError(f"{name}: empty (0 samples)")
+    if arr.size < min_samples:
+        length = f"{arr.size} samples" + (f" ({arr.size / sr:.2f} s)" if sr else "")
+        needed = f"{min_samples}" + (f" ({min_samples / sr:.2f} s)" if sr else "")
+        raise AudioError(f"{name}: too short: {length}, at least {needed} needed")
     bad = ~np.isfinite(arr)
     if bad.any():
         first = int(np.argmax(bad))
@@ -98,13 +116,13 @@ def check_wav(wav: object, sr: int | None = None, *, name: str = "audio array",
 
 
 def peak_dbfs(wav: np.ndarray) -> float:
-    """Peak level in dB relative to full scale (0 dBFS = 1.0; -inf for zeros; notebook 04)."""
+    """Peak level in dB relative to full scale: 0 dBFS = 1.0, -inf for zeros (notebook 04)."""
     peak = float(np.max(np.abs(wav))) if np.size(wav) else 0.0
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
 def rms_dbfs(wav: np.ndarray) -> float:
-    """RMS level in dBFS (a full-scale sine is -3 dBFS; -inf for zeros; notebook 04)."""
+    """RMS level in dBFS: a full-scale sine is -3 dBFS, zeros -inf (notebook 04)."""
     rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if np.size(wav) else 0.0
     return 20 * math.log10(rms) if rms > 0 else -math.inf
 
@@ -113,7 +131,7 @@ def rms_dbfs(wav: np.ndarray) -> float:
 
 
 def to_mono(wav: np.ndarray) -> np.ndarray:
-    """Average the channels of a ``(samples, channels)`` array into 1-D float32 (notebook 04)."""
+    """Average the channels of a ``(samples, channels)`` array into 1-D float32 (used by audio.load)."""
     arr = np.asarray(wav, dtype=np.float32)
     return arr if arr.ndim == 1 else arr.mean(axis=1, dtype=np.float32)
 
@@ -167,17 +185,17 @@ def save(path: PathLike, wav: np.ndarray, sr: int, subtype: str = "PCM_16") -> P
 
 
 def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Band-limited resampling with ``torchaudio.functional.resample`` (notebook 04).
+    """Band-limited resampling, the course's only resampler (notebook 04).
 
-    Windowed-sinc interpolation: content above the new Nyquist frequency is filtered out
-    first, so downsampling does not alias.
+    soxr's high-quality polyphase filter (what ``librosa.resample`` uses by default): content
+    above the new Nyquist frequency is filtered out first, so downsampling does not alias.
+    Returns a copy, ``ceil``-free: ``round(len(wav) * target_sr / orig_sr)`` samples.
     """
     orig_sr, target_sr = _check_sr(orig_sr, "resample(orig_sr)"), _check_sr(target_sr, "resample(target_sr)")
     wav = check_wav(wav, orig_sr)
     if orig_sr == target_sr:
         return wav.copy()
-    out = AF.resample(torch.from_numpy(wav), orig_sr, target_sr)
-    return out.numpy().astype(np.float32, copy=False)
+    return soxr.resample(wav, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
 # --------------------------------------------------------------------------- trimming
@@ -290,8 +308,8 @@ def normalize_loudness(wav: np.ndarray, target: float = -20.0, *, sr: int | None
     """Scale ``wav`` to ``target`` dB: RMS dBFS (``measure="rms"``) or LUFS (``"lufs"``, needs ``sr``).
 
     The gain is reduced when the result would peak above ``max_peak``, so the output never
-    clips (it is then quieter than ``target``).  Silent input raises :class:`AudioError`.
-    Introduced in notebook 04.
+    clips (it is then quieter than ``target``).  Silent input raises :class:`AudioError`
+    (notebook 04).
     """
     wav = check_wav(wav, sr, allow_silent=False, name="audio array (loudness)")
     if measure == "rms":
@@ -444,7 +462,8 @@ def _prepare(wav: np.ndarray, cfg: FeatureConfig, name: str) -> np.ndarray:
 
 
 def stft(wav: np.ndarray, config: ConfigLike = "synthesizer") -> np.ndarray:
-    """Complex STFT ``(1 + n_fft//2, frames)``, equal to ``librosa.stft`` with the same parameters (notebook 04)."""
+    """Complex STFT ``(1 + n_fft//2, frames)``, equal to ``librosa.stft`` with the same parameters
+    (notebook 04)."""
     cfg = preset(config)
     x = torch.from_numpy(_prepare(wav, cfg, "audio array (stft)"))[None]
     return _stft_frames(x, cfg)[0].numpy()
@@ -463,21 +482,22 @@ def _features(x: torch.Tensor, cfg: FeatureConfig, kind: str) -> torch.Tensor:
 
 
 def spectrogram(wav: np.ndarray, config: ConfigLike = "synthesizer") -> np.ndarray:
-    """``|STFT| ** power`` as ``(freqs, frames)`` float32 (notebook 04)."""
+    """``|STFT| ** power`` as ``(freqs, frames)`` float32 (used by vocoder.spectral_convergence)."""
     cfg = preset(config)
     x = torch.from_numpy(_prepare(wav, cfg, "audio array (spectrogram)"))[None]
     return _features(x, cfg, "spectrogram")[0].numpy()
 
 
 def mel_spectrogram(wav: np.ndarray, config: ConfigLike = "synthesizer") -> np.ndarray:
-    """Mel spectrogram ``(n_mels, frames)``, equal to ``librosa.feature.melspectrogram(**config.librosa_kwargs())`` (notebook 04)."""
+    """Mel spectrogram ``(n_mels, frames)``, equal to ``librosa.feature.melspectrogram(**config.librosa_kwargs())``
+    (notebook 04)."""
     cfg = preset(config)
     x = torch.from_numpy(_prepare(wav, cfg, "audio array (mel)"))[None]
     return _features(x, cfg, "mel")[0].numpy()
 
 
 def log_mel(wav: np.ndarray, config: ConfigLike = "synthesizer") -> np.ndarray:
-    """Log-mel features ``(n_mels, frames)``: ``log(max(mel, log_floor))`` (notebook 04; used in 07 and 08).
+    """Log-mel features ``(n_mels, frames)``: ``log(max(mel, log_floor))`` (notebooks 04, 08, 09).
 
     ``wav`` must already be at ``config.sr`` (see :func:`preprocess`).
     """
@@ -533,18 +553,22 @@ def log_mel_batch(items: Sequence[np.ndarray | PathLike], config: ConfigLike = "
 
 
 def unbatch(features: torch.Tensor, lengths: torch.Tensor) -> list[np.ndarray]:
-    """Split a padded batch from :func:`log_mel_batch` into per-item ``(channels, frames)`` arrays (notebook 04)."""
+    """Split a padded batch from :func:`log_mel_batch` into per-item ``(channels, frames)`` arrays
+    (notebook 04)."""
     return [features[i, :, : int(n)].cpu().numpy() for i, n in enumerate(lengths)]
 
 
 def durations_in_frames(spans: Sequence[tuple[str, int, int]], n_samples: int,
                         config: ConfigLike = "synthesizer") -> np.ndarray:
-    """Frames of each ``(symbol, start_sample, end_sample)`` span, summing to the frame count (notebook 04).
+    """Frames of each ``(symbol, start_sample, end_sample)`` span, summing to the frame count.
 
     A frame belongs to the span that holds its centre sample (``t * hop_length``, or
     ``t * hop + n_fft // 2`` without ``center``); frames whose centre lies past the audio go to
-    the last span.  Spans must cover ``[0, n_samples)`` contiguously, as ``voices`` gives them.
-    These are the duration targets of a synthesiser (notebook 08).
+    the last span; a span shorter than a hop may get 0 frames.  Spans must cover
+    ``[0, n_samples)`` contiguously, as ``voices`` gives them.  The course's one
+    spans-to-durations rule: the synthesiser's duration targets of notebook 08 and the alignment
+    errors of notebook 09 come from it.
+    (notebooks 04, 08, 09)
     """
     cfg = preset(config)
     if not spans:
@@ -581,7 +605,10 @@ def preprocess(wav: np.ndarray, sr: int, config: ConfigLike = "synthesizer") -> 
 
 
 def features_from_file(path: PathLike, config: ConfigLike = "synthesizer") -> np.ndarray:
-    """``load`` -> ``preprocess`` -> ``log_mel`` for one file, errors naming the file (notebook 04)."""
+    """``load`` -> ``preprocess`` -> ``log_mel`` for one file, errors naming the file.
+
+    (tests only: tests/test_audio.py)
+    """
     cfg = preset(config)
     wav, sr = load(path)
     try:

@@ -31,7 +31,7 @@ COLUMNS = ["case", "size", "run", "number", "seconds"]
 def autorange(func: Callable[[], Any], min_time: float = 0.01) -> int:
     """Loop count (1, 2, 5, 10, 20, 50...) for which ``number`` calls last at least ``min_time`` s.
 
-    Same idea as :meth:`timeit.Timer.autorange` (whose target is 0.2 s). Notebook 03.
+    Same idea as :meth:`timeit.Timer.autorange` (whose target is 0.2 s) (used by bench.measure, bench.compare).
     """
     if min_time <= 0:
         raise ValueError(f"min_time must be positive, got {min_time!r}")
@@ -49,8 +49,8 @@ def measure(func: Callable[[], Any], repeat: int = 5, number: int | None = None,
             min_time: float = 0.01, warmup: int = 1) -> tuple[np.ndarray, int]:
     """Seconds per call of ``func()`` for each of ``repeat`` repeats, and the loop count used.
 
-    ``timeit`` switches the garbage collector off while timing, as the standard library does.
-    Notebook 03.
+    ``timeit`` switches the garbage collector off while timing, as the standard library does
+    (used by gpu.throughput, gpu.copy_bandwidth).
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat!r}")
@@ -66,7 +66,7 @@ def measure(func: Callable[[], Any], repeat: int = 5, number: int | None = None,
 
 def compare(cases: dict[str, Callable[[], Any]], repeat: int = 5, number: int | None = None,
             min_time: float = 0.01, size: int | None = None, interleave: bool = True) -> pd.DataFrame:
-    """Time several zero-argument callables; one tidy row per (case, repeat). Notebook 03.
+    """Time several zero-argument callables; one tidy row per (case, repeat) (notebook 03).
 
     With ``interleave`` the repeats of the cases alternate (a, b, c, a, b, c, ...), so a burst of
     background load hurts every case alike instead of one of them.
@@ -90,7 +90,7 @@ def compare(cases: dict[str, Callable[[], Any]], repeat: int = 5, number: int | 
 
 def scaling(funcs: dict[str, Callable[[Any], Any]], make_input: Callable[[int], Any],
             sizes: Iterable[int], repeat: int = 5, min_time: float = 0.005) -> pd.DataFrame:
-    """Time each ``func(input)`` for inputs of each size; tidy rows (case, size, run...). Notebook 03."""
+    """Time each ``func(input)`` for inputs of each size; tidy rows (case, size, run...) (notebook 03)."""
     frames = []
     for n in sizes:
         data = make_input(int(n))
@@ -100,7 +100,7 @@ def scaling(funcs: dict[str, Callable[[Any], Any]], make_input: Callable[[int], 
 
 
 def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Per case (and size): min, median, and spread = (median - min) / min. Notebook 03."""
+    """Per case (and size): min, median, and spread = (median - min) / min (notebook 03)."""
     _check_table(table)
     by = by or (["case", "size"] if table["size"].notna().any() else ["case"])
     out = table.groupby(by, sort=False)["seconds"].agg(["min", "median", "max", "count"])
@@ -109,7 +109,7 @@ def summarize(table: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
 
 
 def ratio(table: pd.DataFrame, numerator: str, denominator: str, stat: str = "min") -> float:
-    """``stat`` time of case ``numerator`` divided by that of ``denominator``. Notebook 03."""
+    """``stat`` time of case ``numerator`` divided by that of ``denominator`` (notebook 03)."""
     s = summarize(table, by=["case"]).set_index("case")[stat]
     for name in (numerator, denominator):
         if name not in s.index:
@@ -118,7 +118,7 @@ def ratio(table: pd.DataFrame, numerator: str, denominator: str, stat: str = "mi
 
 
 def loglog_slope(table: pd.DataFrame, stat: str = "min") -> dict[str, float]:
-    """Slope of log(time) against log(size) per case: ~1 means O(n), ~0 means O(1). Notebook 03."""
+    """Slope of log(time) against log(size) per case: ~1 means O(n), ~0 means O(1) (notebook 03)."""
     _check_table(table)
     if table["size"].isna().all():
         raise ValueError("this table has no sizes: build it with bench.scaling(...)")
@@ -132,7 +132,7 @@ def loglog_slope(table: pd.DataFrame, stat: str = "min") -> dict[str, float]:
 
 
 def plot_scaling(table: pd.DataFrame, stat: str = "min", ax=None, title: str | None = None):
-    """Log-log plot of time per call against size, one line per case. Notebook 03."""
+    """Log-log plot of time per call against size, one line per case (notebook 03)."""
     import matplotlib.pyplot as plt
 
     s = summarize(table, by=["case", "size"])
@@ -149,7 +149,7 @@ def plot_scaling(table: pd.DataFrame, stat: str = "min", ax=None, title: str | N
 
 
 def plot_compare(table: pd.DataFrame, ax=None, title: str | None = None, unit: str = "µs"):
-    """Every repeat as a dot per case, with the minimum and median marked. Notebook 03."""
+    """Every repeat as a dot per case, with the minimum and median marked (notebook 03)."""
     import matplotlib.pyplot as plt
 
     _check_table(table)

@@ -20,7 +20,7 @@ import numpy as np
 
 
 class ExerciseFailed(AssertionError):
-    """Raised by a checker cell; its message says what was wrong and gives a hint."""
+    """Raised by a checker cell; its message says what was wrong and gives a hint (notebook 00)."""
 
 
 def _short(value: object, limit: int = 120) -> str:
@@ -29,7 +29,7 @@ def _short(value: object, limit: int = 120) -> str:
 
 
 class Exercise:
-    """Collects expectations for one exercise (use through :func:`exercise`)."""
+    """Collects expectations for one exercise (used by check.exercise)."""
 
     def __init__(self, name: str, hint: str):
         self.name, self.hint, self.count = name, hint, 0
@@ -77,7 +77,7 @@ class Exercise:
 
 @contextmanager
 def exercise(name: str, hint: str):
-    """Run the expectations of one exercise; print ``[OK]`` or raise :class:`ExerciseFailed`."""
+    """Run the expectations of one exercise; print ``[OK]`` or raise :class:`ExerciseFailed` (notebook 00)."""
     ex = Exercise(name, hint)
     try:
         yield ex

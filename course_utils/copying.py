@@ -24,6 +24,9 @@ of the data costs memory, not C stack.  Atoms and objects already in ``memo`` ar
 the container loops without a function call, which keeps this pure-Python version about as fast
 as the standard library's (``benchmarks/bench_copying.py`` records the ratio).  A class's own
 ``__deepcopy__`` still runs as an ordinary call, so recursion inside user code stays user code.
+
+About 400 lines on purpose: one idea, :mod:`copy` without recursion; the copiers of every
+container kind share the driver loop and the memo rules.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ _ATOMIC = frozenset({
 
 
 def copy(x):
-    """Shallow copy of ``x``: a new outer object holding the same children (notebook 01).
+    """Shallow copy of ``x``: a new outer object holding the same children (tests only: tests/test_copying.py).
 
     Same rules as :func:`copy.copy`: immutables come back unchanged, lists/dicts/sets/bytearrays
     use their ``.copy()``, then ``cls.__copy__``, then ``copyreg`` or ``__reduce_ex__(4)``.

@@ -32,14 +32,11 @@ import json
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from course_utils import cloning
 
@@ -53,7 +50,8 @@ def _free_port() -> int:
 def setup(backend: str | None = None) -> tuple[int, int, int, str]:
     """Join the process group torchrun describes (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``...).
 
-    Backend: ``nccl`` when CUDA is available, else ``gloo``.  Returns (rank, world, local_rank, device).
+    Backend: ``nccl`` when CUDA is available, else ``gloo``.  Returns (rank, world, local_rank, device)
+    (used by ddp_train.main).
     """
     if "RANK" not in os.environ:                       # plain `python -m`: a group of one
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
@@ -70,18 +68,11 @@ def setup(backend: str | None = None) -> tuple[int, int, int, str]:
     return dist.get_rank(), dist.get_world_size(), local_rank, device
 
 
-def tiny_config(**overrides) -> cloning.ClonerConfig:
-    """A very small synthesiser (seconds per step on CPU) for tests of the distributed loop."""
-    sizes = dict(symbols=[cloning.PAD, cloning.UNK, "_"] + [f"s{i}" for i in range(13)], encoder_embedding=16,
-                 encoder_lstm=8, encoder_convs=1, speaker_dim=8, duration_channels=16, decoder_channels=32,
-                 decoder_dilations=[1, 2], postnet_channels=16, postnet_layers=2, n_mels=20, batch_size=4,
-                 lr=3e-3, warmup=2)
-    sizes.update(overrides)
-    return cloning.ClonerConfig.for_profile("quick", **sizes)
-
-
 def synthetic_data(config: cloning.ClonerConfig, n_examples: int = 32, n_speakers: int = 4, seed: int = 0):
-    """Random but learnable examples: each (symbol, speaker) has a fixed spectrum. Same on every rank."""
+    """Random but learnable examples: each (symbol, speaker) has a fixed spectrum. Same on every rank.
+
+    (used by ddp_train.main)
+    """
     g = torch.Generator().manual_seed(seed)
     n_sym = len(config.symbols)
     table = torch.randn(n_sym, n_speakers, config.n_mels, generator=g)
@@ -100,7 +91,10 @@ def synthetic_data(config: cloning.ClonerConfig, n_examples: int = 32, n_speaker
 
 
 def corpus_data(config: cloning.ClonerConfig, rank: int):
-    """The course training corpus, features and speaker embeddings (rank 0 builds the cache first)."""
+    """The course training corpus, features and speaker embeddings; rank 0 builds the cache first.
+
+    (used by ddp_train.main)
+    """
     if rank != 0:
         dist.barrier()                                    # wait until rank 0 has built the caches
     corpus = cloning.training_corpus(config, progress=rank == 0)
@@ -116,54 +110,29 @@ def corpus_data(config: cloning.ClonerConfig, rank: int):
 
 
 def checksum(model: nn.Module) -> str:
-    """Short SHA-256 of a model's parameters (equal on every rank when DDP keeps them in sync)."""
+    """Short SHA-256 of a model's parameters (equal on every rank when DDP keeps them in sync).
+
+    (used by ddp_train.main)
+    """
     h = hashlib.sha256()
     for p in model.parameters():
         h.update(p.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
-def train(config: cloning.ClonerConfig, examples, embeddings, steps: int, rank: int, world: int, device: str,
-          seed: int = 0, log_every: int = 10) -> tuple[nn.Module, list[float], float]:
-    """The distributed training loop: each rank takes its own shard; DDP all-reduces the gradients."""
-    torch.manual_seed(seed)                                # same initial weights everywhere (DDP also broadcasts)
-    model = cloning.AcousticModel(config)
-    frames = torch.cat([e.mel for e in examples])
-    model.mel_mean.copy_(frames.mean(0))
-    model.mel_std.copy_(frames.std(0).clamp_min(1e-3))
-    means = np.stack([cloning.mean_embedding(e) for e in embeddings.values()])
-    model.speaker_mean.copy_(torch.from_numpy(means.mean(0)))
-    model.speaker_std.copy_(torch.from_numpy(means.std(0) + 1e-3))
-    model.to(device).train()
-    ddp = DDP(model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
-    shard = examples[rank::world]                          # a DistributedSampler does the same for a Dataset
-    normalised = [cloning.Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
-                  for e in shard]
-    optimiser = torch.optim.AdamW(ddp.parameters(), lr=config.lr, betas=(0.9, 0.98), weight_decay=1e-4)
-    rng = np.random.default_rng(seed + rank)
-    losses = []
-    start = time.perf_counter()
-    for step in range(steps):
-        pick = rng.choice(len(normalised), size=min(config.batch_size, len(normalised)), replace=False)
-        chosen = [normalised[i] for i in pick]
-        spk = np.stack([cloning.mean_embedding(embeddings[e.speaker]) for e in chosen])
-        batch = cloning.collate(chosen, torch.from_numpy(spk))
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        out = ddp(batch["ids"], batch["lengths"], batch["speaker"], batch["durations"])
-        loss, _ = model.loss(batch, out)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()                                    # gradients are averaged across ranks here
-        nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
-        optimiser.step()
-        mean_loss = loss.detach().clone()
-        dist.all_reduce(mean_loss)
-        losses.append(float(mean_loss) / world)
-        if rank == 0 and (step % log_every == 0 or step == steps - 1):
-            print(f"step {step:5d}  loss {losses[-1]:.4f}  (mean over {world} ranks)", flush=True)
-    return model, losses, time.perf_counter() - start
+def _log_every(every: int, world: int):
+    """A ``train_model`` callback that prints the loss (the mean over the processes) every ``every`` steps."""
+    def log(step: int, losses: dict) -> None:
+        if step % every == 0:
+            print(f"step {step:5d}  loss {losses['loss']:.4f}  (mean over {world} ranks)", flush=True)
+    return log
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train on every process torchrun started, see the module docstring.
+
+    (command line: python -m course_utils.ddp_train)
+    """
     parser = argparse.ArgumentParser(prog="torchrun ... -m course_utils.ddp_train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", choices=("synthetic", "corpus"), default="synthetic")
@@ -182,15 +151,20 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))
     rank, world, local_rank, device = setup(args.backend)
     try:
-        overrides = {} if args.batch_size is None else {"batch_size": args.batch_size}
-        config = tiny_config(**overrides) if args.tiny else cloning.ClonerConfig.for_profile(args.profile, **overrides)
+        overrides = {"steps": args.steps, "seed": args.seed}
+        if args.batch_size is not None:
+            overrides["batch_size"] = args.batch_size
+        config = cloning.ClonerConfig.tiny(**overrides) if args.tiny else cloning.ClonerConfig.for_profile(args.profile, **overrides)
         if args.data == "synthetic":
             if not config.symbols:
-                config.symbols = tiny_config().symbols
+                config.symbols = cloning.ClonerConfig.tiny().symbols
             examples, embeddings = synthetic_data(config, seed=args.seed)
         else:
             examples, embeddings = corpus_data(config, rank)
-        model, losses, seconds = train(config, examples, embeddings, args.steps, rank, world, device, args.seed)
+        log = _log_every(10, world) if rank == 0 else None
+        model, history = cloning.train_model(examples, embeddings, config, device, progress=False, callback=log,
+                                             rank=rank, world=world)
+        losses, seconds = history["loss"], history["seconds"]
         sums = [None] * world
         dist.all_gather_object(sums, checksum(model))
         if rank == 0:

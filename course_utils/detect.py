@@ -24,11 +24,10 @@ Griffin-Lim vocoder) makes a cheap stand-in for cloned speech: the tests use it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import gcd
 from typing import Sequence
 
 import numpy as np
-from scipy.signal import butter, resample_poly, sosfiltfilt
+from scipy.signal import butter, sosfiltfilt
 
 from course_utils import audio
 
@@ -42,28 +41,18 @@ SPEECH_DB = 40.0
 
 
 def _to_sr(wav: np.ndarray, sr: int, target: int = SR) -> np.ndarray:
-    wav = np.asarray(wav, dtype=np.float64)
-    if sr == target:
-        return wav
-    g = gcd(int(sr), int(target))
-    return resample_poly(wav, target // g, int(sr) // g)
+    """``wav`` at ``target`` Hz as float64, resampled with :func:`audio.resample`."""
+    return audio.resample(wav, int(sr), target).astype(np.float64)
 
 
 def _check(wav, sr, what: str = "wav") -> np.ndarray:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr < 8000:
-        raise ValueError(f"{what}: sample rate must be an integer of at least 8000 Hz, got {sr!r}")
-    wav = np.asarray(wav)
-    if wav.ndim != 1 or wav.size < sr // 10:
-        raise ValueError(f"{what}: need mono audio (1-D) of at least 0.1 s, got shape {wav.shape}")
-    if not np.issubdtype(wav.dtype, np.floating) or not np.all(np.isfinite(wav)):
-        raise ValueError(f"{what}: need finite float samples in [-1, 1], got dtype {wav.dtype}")
-    if not np.any(wav):
-        raise ValueError(f"{what}: the audio is silent, there is nothing to analyse")
-    return wav
+    """Float mono audio of at least 0.1 s at 8 kHz or more, not silent (:func:`audio.check_wav`)."""
+    return audio.check_wav(wav, sr, name=what, min_sr=8000, floats_only=True, allow_silent=False,
+                           min_samples=int(sr) // 10 if isinstance(sr, (int, np.integer)) else 1)
 
 
 def features(wav: np.ndarray, sr: int) -> np.ndarray:
-    """One feature vector (``n_features`` floats) for a recording (notebook 11).
+    """One feature vector (``n_features`` floats) for a recording (used by detect.feature_matrix).
 
     The audio is resampled to 16 kHz and scaled to unit RMS (loudness is no evidence); of its
     log-mel frames those within ``SPEECH_DB`` of the loudest are kept; per band the mean,
@@ -86,7 +75,10 @@ def features(wav: np.ndarray, sr: int) -> np.ndarray:
 
 
 def feature_matrix(wavs: Sequence[np.ndarray], sr: int | Sequence[int]) -> np.ndarray:
-    """``(n, n_features)`` features of many recordings (one rate for all, or one per recording)."""
+    """``(n, n_features)`` features of many recordings (one rate for all, or one per recording).
+
+    (used by detect.Detector)
+    """
     rates = [sr] * len(wavs) if np.ndim(sr) == 0 else list(sr)
     if len(rates) != len(wavs):
         raise ValueError(f"give one sample rate or one per recording ({len(wavs)}), got {len(rates)}")
@@ -143,9 +135,11 @@ class Detector:
 
 @dataclass
 class DetectionResult:
-    """What :func:`evaluate` measured (notebook 11): ``eer`` (threshold-free), and at the detector's
-    own threshold the ``miss_rate`` (cloned judged real) and ``false_alarm_rate`` (real judged
-    cloned); the scores of both classes."""
+    """What :func:`evaluate` measured (used by detect.evaluate).
+
+    ``eer`` (threshold-free), and at the detector's own threshold the ``miss_rate`` (cloned
+    judged real) and ``false_alarm_rate`` (real judged cloned); the scores of both classes.
+    """
 
     eer: float
     miss_rate: float
@@ -188,13 +182,13 @@ def copy_synthesis(wav: np.ndarray, sr: int, n_iter: int = 12) -> tuple[np.ndarr
 
 
 def lowpass(wav: np.ndarray, sr: int, cutoff: float = 4000.0) -> np.ndarray:
-    """Zero-phase 8th-order Butterworth low-pass at ``cutoff`` Hz (notebook 11: a failure mode)."""
+    """Zero-phase 8th-order Butterworth low-pass at ``cutoff`` Hz, a failure mode (notebook 11)."""
     wav = _check(wav, sr)
     return sosfiltfilt(butter(8, cutoff, fs=sr, output="sos"), wav).astype(np.float32)
 
 
 def telephone(wav: np.ndarray, sr: int) -> np.ndarray:
-    """A telephone line: 300-3400 Hz, 8 kHz, 8-bit mu-law, back at ``sr`` (notebook 11: a failure mode)."""
+    """A telephone line: 300-3400 Hz, 8 kHz, 8-bit mu-law, back at ``sr``, a failure mode (notebook 11)."""
     wav = _check(wav, sr)
     x = _to_sr(wav, int(sr), 8000)
     x = sosfiltfilt(butter(4, [300, 3400], btype="band", fs=8000, output="sos"), x)

@@ -26,7 +26,10 @@ SHARED_COLOUR = "#DD8452"
 
 @dataclass
 class Node:
-    """One object of a reference graph: its label, depth and the roots that reach it."""
+    """One object of a reference graph: its label, depth and the roots that reach it.
+
+    (used by diagrams.reference_graph)
+    """
 
     obj_id: int
     label: str
@@ -37,7 +40,10 @@ class Node:
 
 @dataclass
 class Graph:
-    """Objects (``nodes`` by id, in discovery order) and references ``(src, dst, label)``."""
+    """Objects (``nodes`` by id, in discovery order) and references ``(src, dst, label)``.
+
+    (used by diagrams.reference_graph)
+    """
 
     nodes: dict[int, Node]
     edges: list[tuple[int, int, str]]
@@ -88,7 +94,7 @@ def _label(obj, show_atoms: bool) -> str:
 def reference_graph(roots: dict[str, object], show_atoms: bool = False, max_nodes: int = 40) -> Graph:
     """Walk the objects reachable from each named root (breadth first) into a :class:`Graph`.
 
-    Introduced in notebook 01.  ``max_nodes`` bounds the walk (``truncated`` says so).
+    ``max_nodes`` bounds the walk (``truncated`` says so) (used by diagrams.draw_references).
     """
     if not roots:
         raise ValueError("give at least one root, e.g. reference_graph({'original': a, 'copy': b})")
@@ -198,7 +204,10 @@ def draw_references(*args, show_atoms: bool = False, title: str | None = None, a
 
 
 def shared_objects(a, b, show_atoms: bool = False) -> list:
-    """The objects reachable from both ``a`` and ``b`` (atoms left out unless asked; notebook 01)."""
+    """The objects reachable from both ``a`` and ``b``, atoms left out unless asked.
+
+    (tests only: tests/test_diagrams.py)
+    """
     found, todo, seen = {}, [a], set()
     while todo:
         obj = todo.pop()

@@ -37,7 +37,7 @@ MIN_FREE_GB = 2.0
 def cache_dir(*parts: str) -> Path:
     """Folder for generated audio, features and checkpoints (git ignores it); created on demand.
 
-    ``$COURSE_CACHE`` overrides the default ``<repo>/.cache``. Introduced in notebook 00.
+    ``$COURSE_CACHE`` overrides the default ``<repo>/.cache`` (notebook 00).
     """
     root = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache")).expanduser()
     path = root.joinpath(*parts)
@@ -50,7 +50,8 @@ def cache_dir(*parts: str) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary file beside ``path``; it replaces ``path`` only if the block succeeds.
 
-    Every cache writer uses it, so an interrupted run never leaves a half-written file (notebook 00).
+    Every cache writer uses it, so an interrupted run never leaves a half-written file
+    (used by cloning.cloner.VoiceCloner.save).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +99,10 @@ def pick_device(name: str = "auto") -> str:
 
 @dataclass
 class CheckItem:
-    """One line of the environment check: what was checked, whether it passed, details."""
+    """One line of the environment check: what was checked, whether it passed, details.
+
+    (used by env.environment_report)
+    """
 
     name: str
     ok: bool

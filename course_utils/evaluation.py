@@ -52,11 +52,12 @@ def mix_at_snr(clean, noise, snr_db: float) -> np.ndarray:
 
 
 def room_impulse_response(sr: int, rt60: float = 0.6, seed: int = 0) -> np.ndarray:
-    """A synthetic room impulse response: a direct path, then exponentially decaying noise (notebook 10).
+    """A synthetic room impulse response: a direct path, then exponentially decaying noise.
 
     The tail's energy falls by 60 dB in ``rt60`` seconds (the reverberation time); it starts
     2.5 ms after the direct path, lasts ``rt60`` seconds and carries as much energy as the
-    direct path (a direct-to-reverberant ratio of 0 dB). Normalised to unit energy.
+    direct path (a direct-to-reverberant ratio of 0 dB). Normalised to unit energy
+    (used by evaluation.reverberate).
     """
     if sr < 1 or not 0.05 <= rt60 <= 3.0:
         raise ValueError(f"need sr >= 1 and rt60 between 0.05 and 3 s, got sr={sr}, rt60={rt60}")
@@ -89,13 +90,16 @@ class CachedEncoder:
 
     ``embed_utterance(wav, sr)`` returns the wrapped encoder's embedding, computed once per
     distinct ``(wav, sr)`` (keyed by a hash of the samples), so that several scores over the
-    same audio (cloning score, verification, tables) embed it only once. ``metrics.secs``
-    and tables show ``name``.
+    same audio (cloning score, verification, tables; notebook 09's score-against-steps curves)
+    embed it only once. ``metrics.secs`` and tables show ``name`` (by default the encoder's own
+    ``name``, else its class name).
     """
 
-    def __init__(self, encoder, name: str):
+    def __init__(self, encoder, name: str | None = None):
         if not hasattr(encoder, "embed_utterance"):
             raise TypeError(f"encoder must have embed_utterance(wav, sr), got {type(encoder).__name__}")
+        if name is None:
+            name = getattr(encoder, "name", None) or type(encoder).__name__
         if not isinstance(name, str) or not name.strip():
             raise ValueError("name must say which encoder this is, e.g. 'pretrained GE2E (resemblyzer wheel)'")
         self.encoder, self.name = encoder, name

@@ -38,12 +38,15 @@ KERNEL = {"name": "cloning-in-python", "display_name": "Python (Cloning in Pytho
 
 
 def solution_notebooks() -> list[Path]:
-    """The numbered solution notebooks, in course order."""
+    """The numbered solution notebooks, in course order (used by exercises.build, exercises.course)."""
     return sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def strip_solutions(source: str, where: str = "cell") -> str:
-    """Replace each ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` region of ``source`` by its stub."""
+    """Replace each ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` region of ``source`` by its stub.
+
+    (used by exercises.student_version)
+    """
     out: list[str] = []
     region: list[str] | None = None
     indent = ""
@@ -69,7 +72,7 @@ def strip_solutions(source: str, where: str = "cell") -> str:
 
 
 def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """Return the student twin of a solution notebook: stubs in place, no outputs."""
+    """Return the student twin of a solution notebook: stubs in place, no outputs (used by exercises.build)."""
     student = copy.deepcopy(nb)
     for index, cell in enumerate(student.cells):
         cell.metadata.pop("execution", None)
@@ -88,7 +91,10 @@ def _render(nb: nbformat.NotebookNode) -> str:
 
 
 def build(check_only: bool = False) -> list[str]:
-    """Write (or, with ``check_only``, compare) every student notebook; return the stale names."""
+    """Write (or, with ``check_only``, compare) every student notebook; return the stale names.
+
+    ``make notebooks`` runs it (used by exercises.main).
+    """
     NOTEBOOKS.mkdir(exist_ok=True)
     stale = []
     expected_names = set()
@@ -114,7 +120,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 1800, allow_err
 
     With ``probe``, that code runs in the same kernel after the last cell (it can read the
     notebook's variables) and its stdout is returned; ``benchmarks/bench_margins.py`` reads
-    the asserted quality numbers this way.
+    the asserted quality numbers this way (used by exercises.run).
     """
     from nbclient import NotebookClient
 
@@ -136,7 +142,10 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 1800, allow_err
 
 
 def save(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write an executed notebook as ``solutions/`` keeps it: no timing metadata, no widget state."""
+    """Write an executed notebook as ``solutions/`` keeps it: no timing metadata, no widget state.
+
+    (used by exercises.run)
+    """
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)  # saved widget state: large, and stale once the kernel stops
@@ -145,7 +154,10 @@ def save(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 def run(path: Path, timeout: int = 1800) -> float:
-    """Execute a solution notebook in place (outputs stored, for authors); return seconds."""
+    """Execute a solution notebook in place (outputs stored, for authors); return seconds.
+
+    (used by exercises.main)
+    """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     execute(nb, path.parent, timeout)
@@ -155,7 +167,10 @@ def run(path: Path, timeout: int = 1800) -> float:
 
 
 def course(profile: str, device: str, out: Path, only: list[str] | None = None) -> dict[str, float]:
-    """Run every solution notebook in order with papermill into ``out``; return seconds each."""
+    """Run every solution notebook in order with papermill into ``out``; return seconds each.
+
+    ``make course`` runs it (used by exercises.main).
+    """
     import papermill
 
     out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +190,10 @@ def course(profile: str, device: str, out: Path, only: list[str] | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``build``, ``check``, ``run`` and ``course`` commands.
+
+    (command line: python -m course_utils.exercises)
+    """
     parser = argparse.ArgumentParser(prog="python -m course_utils.exercises", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -23,13 +23,13 @@ justifies it:
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from course_utils import bench
 from course_utils.env import pick_device
 
 __all__ = ["pick_device", "device_type", "precision_dtype", "autocast", "make_scaler", "half_weight_update",
@@ -40,12 +40,15 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def device_type(device) -> str:
-    """``"cuda"``, ``"mps"`` or ``"cpu"`` of a device name or ``torch.device``."""
+    """``"cuda"``, ``"mps"`` or ``"cpu"`` of a device name or ``torch.device``.
+
+    (used by gpu.autocast, gpu.to_device)
+    """
     return torch.device(device).type
 
 
 def precision_dtype(precision: str):
-    """``torch.bfloat16`` / ``torch.float16`` / ``None`` (fp32) for a precision name (notebook 09)."""
+    """``torch.bfloat16`` / ``torch.float16`` / ``None`` (fp32) for a precision name (used by gpu.autocast)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
@@ -67,7 +70,7 @@ def autocast(device, precision: str = "bf16"):
 
 
 def make_scaler(device, precision: str = "fp32"):
-    """A ``torch.amp.GradScaler`` that is active only for fp16 on CUDA (a no-op otherwise).
+    """A ``torch.amp.GradScaler`` that is active only for fp16 on CUDA, a no-op otherwise (notebook 09).
 
     The scaler multiplies the loss before ``backward`` so small fp16 gradients do not flush to
     zero, unscales before clipping/stepping, skips steps with inf/NaN gradients and adapts the
@@ -128,7 +131,7 @@ def accumulation_run(model: nn.Module, batches: list, loss_fn: Callable, accumul
 
 
 def make_loader(dataset, batch_size: int, device, shuffle: bool = False, collate_fn=None, num_workers: int = 0):
-    """A ``DataLoader`` that pins host memory when the target is a CUDA device (notebook 09).
+    """A ``DataLoader`` that pins host memory when the target is a CUDA device (tests only: tests/test_gpu.py).
 
     Pinned (page-locked) batches can be copied to the GPU with ``non_blocking=True``, so the copy
     overlaps with computation; on CPU or MPS pinning buys nothing and is switched off.
@@ -141,7 +144,10 @@ def make_loader(dataset, batch_size: int, device, shuffle: bool = False, collate
 
 
 def to_device(batch, device):
-    """Move a tensor, or a dict/list/tuple of tensors, to ``device`` (non-blocking when possible)."""
+    """Move a tensor, or a dict/list/tuple of tensors, to ``device``, non-blocking when possible.
+
+    (used by finetune.throughput_rows)
+    """
     non_blocking = device_type(device) == "cuda"
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=non_blocking)
@@ -153,7 +159,10 @@ def to_device(batch, device):
 
 
 def synchronize(device) -> None:
-    """Wait for queued GPU work (timings of CUDA code are wrong without it); no-op on CPU."""
+    """Wait for queued GPU work (timings of CUDA code are wrong without it); no-op on CPU.
+
+    (used by gpu.throughput, gpu.copy_bandwidth)
+    """
     kind = device_type(device)
     if kind == "cuda":
         torch.cuda.synchronize()
@@ -162,7 +171,10 @@ def synchronize(device) -> None:
 
 
 def copy_bandwidth(megabytes: int = 64, repeats: int = 5) -> dict | None:
-    """Host-to-GPU copy bandwidth (GB/s) from pageable and from pinned memory; ``None`` without CUDA."""
+    """Host-to-GPU copy bandwidth (GB/s) from pageable and from pinned memory; ``None`` without CUDA.
+
+    (notebook 09)
+    """
     if not torch.cuda.is_available():
         return None
     n = megabytes * 2 ** 20 // 4
@@ -170,35 +182,36 @@ def copy_bandwidth(megabytes: int = 64, repeats: int = 5) -> dict | None:
     pinned = torch.empty(n, dtype=torch.float32).pin_memory()
     out = {}
     for name, src, nb in (("pageable", pageable, False), ("pinned", pinned, False), ("pinned_non_blocking", pinned, True)):
-        best = float("inf")
-        for _ in range(repeats + 1):
+        def copy(src=src, nb=nb):
             torch.cuda.synchronize()
-            t = time.perf_counter()
             src.to("cuda", non_blocking=nb)
             torch.cuda.synchronize()
-            best = min(best, time.perf_counter() - t)
-        out[name] = megabytes * 2 ** 20 / best / 1e9
+
+        times, _ = bench.measure(copy, repeat=repeats, number=1)
+        out[name] = megabytes * 2 ** 20 / float(times.min()) / 1e9
     return out
 
 
 def throughput(step: Callable[[], int], device="cpu", warmup: int = 2, repeats: int = 5,
                min_seconds: float = 0.0) -> dict:
-    """Items per second of ``step()`` (which returns how many items it processed) (notebook 09).
+    """Items per second of ``step()``, which returns how many items it processed.
 
     Runs ``warmup`` untimed steps, then ``repeats`` timed ones (more while under ``min_seconds``),
     synchronising the device around each so queued GPU work is counted.
+    (used by finetune.throughput_rows)
     """
-    for _ in range(warmup):
-        step()
-    synchronize(device)
-    times, items = [], []
-    start = time.perf_counter()
-    while len(times) < repeats or time.perf_counter() - start < min_seconds:
-        t = time.perf_counter()
-        n = step()
+    items: list[int] = []
+
+    def timed_step():
+        items.append(step())
         synchronize(device)
-        times.append(time.perf_counter() - t)
-        items.append(n)
+
+    for _ in range(warmup):
+        timed_step()
+    del items[:]
+    times: list[float] = []
+    while len(times) < repeats or sum(times) < min_seconds:
+        times += bench.measure(timed_step, repeat=repeats, number=1, warmup=0)[0].tolist()
     rates = np.asarray(items) / np.asarray(times)
     return {"items_per_s": float(np.sum(items) / np.sum(times)), "best_items_per_s": float(rates.max()),
             "seconds_per_step": float(np.median(times)), "steps": len(times), "device": str(device)}

@@ -18,6 +18,10 @@ the page under neutral names with ``embed=False``): neither file names nor syste
 in it, the trial order is shuffled per listener, and in A/B trials each system is played first
 in half of the trials (counterbalanced). The page's buttons download the answers as CSV or JSON;
 the key (``key.json``) maps them back to systems.
+
+Over 400 lines on purpose: one idea, a blind listening test from items to pages to scores; the
+sections (items, randomisation, pages, answers, statistics) share the item and key formats, and
+notebook 10 reads them in this order.
 """
 
 from __future__ import annotations
@@ -33,9 +37,12 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: A stimulus: an audio file path, or a ``(wav, sr)`` pair.
 Stimulus = Union[str, os.PathLike, tuple]
@@ -57,10 +64,11 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 @dataclass
 class Item:
-    """One thing to judge (notebook 10): an A/B pair, or one sample to rate (MOS / similarity MOS).
+    """One thing to judge: an A/B pair, or one sample to rate (MOS / similarity MOS).
 
     ``stimuli`` maps system name -> stimulus (two systems for ``"ab"``, one otherwise);
-    ``reference`` is the target speaker's recording (similarity trials), or ``None``.
+    ``reference`` is the target speaker's recording (similarity trials), or ``None``
+    (used by listening.ab_items, listening.mos_items, listening.smos_items).
     """
 
     item_id: str
@@ -183,7 +191,7 @@ def _rng(seed: int, listener: str) -> np.random.Generator:
 
 
 def randomize(items: Sequence[Item], listener: str, seed: int = 0) -> list[dict]:
-    """One listener's trials: items in a shuffled order, A/B sides counterbalanced (notebook 10).
+    """One listener's trials: items in a shuffled order, A/B sides counterbalanced (used by listening.build_test).
 
     Returns ``[{"trial_id", "item_id", "order"}]`` where ``order`` lists the systems in the
     order they are played. The same ``(seed, listener)`` always gives the same page; each
@@ -291,7 +299,7 @@ def _choices(trial_id: str, kind: str, allow_tie: bool) -> str:
 def write_page(items: Sequence[Item], trials: Sequence[dict], path, listener: str, test_id: str,
                title: str = "Listening test", instructions: str | None = None, embed: bool = True,
                allow_tie: bool = True, max_embed_mb: float = 40.0) -> Path:
-    """Write one listener's self-contained HTML page (notebook 10); returns its path.
+    """Write one listener's self-contained HTML page; returns its path (used by listening.build_test).
 
     ``embed=True`` puts every sample in the page as a base64 WAV (one file to send; keep clips
     short); ``embed=False`` writes them next to the page in ``<page>_audio/`` under neutral
@@ -403,7 +411,10 @@ def build_test(items: Sequence[Item], listeners: Sequence[str], out_dir, seed: i
 
 
 def load_key(path) -> dict:
-    """Read the ``key.json`` written by :func:`build_test` (notebook 10)."""
+    """Read the ``key.json`` written by :func:`build_test`.
+
+    (used by listening.decode, listening.simulate_answers)
+    """
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -411,7 +422,7 @@ def load_key(path) -> dict:
 
 
 def read_answers(sources) -> "pd.DataFrame":  # noqa: F821
-    """Answers from the pages' CSV/JSON files (paths), dicts, or a DataFrame (notebook 10).
+    """Answers from the pages' CSV/JSON files (paths), dicts, or a DataFrame (used by listening.decode).
 
     Returns a DataFrame with columns ``test_id, listener, trial_id, answer`` (answers as strings).
     """
@@ -453,7 +464,7 @@ def read_answers(sources) -> "pd.DataFrame":  # noqa: F821
 
 
 def decode(answers, key) -> "pd.DataFrame":  # noqa: F821
-    """Map each answer back to systems with the key (notebook 10).
+    """Map each answer back to systems with the key (used by listening.score_ab, listening.score_mos).
 
     One row per answer: ``listener, trial_id, item_id, kind, answer`` plus, for A/B trials,
     ``system_a, system_b`` (in the item's order, not the play order) and ``preferred``
@@ -504,7 +515,7 @@ def decode(answers, key) -> "pd.DataFrame":  # noqa: F821
 
 
 def binomial_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) confidence interval of a proportion ``k / n`` (notebook 10)."""
+    """Exact (Clopper-Pearson) confidence interval of a proportion ``k / n`` (used by listening.score_ab)."""
     from scipy.stats import beta
 
     if not 0 < confidence < 1:
@@ -518,7 +529,7 @@ def binomial_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]
 
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval ``(mean, low, high)`` of ratings (notebook 10).
+    """Mean and Student-t confidence interval ``(mean, low, high)`` of ratings (used by listening.score_mos).
 
     Treats the ratings as independent; with few listeners or items that is optimistic (ratings
     of one listener are correlated), so also look at per-listener means.

@@ -11,7 +11,7 @@ STYLE = {"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (7.5, 3.0),
 
 
 def use_course_style() -> None:
-    """Apply the course's figure style and PNG output in Jupyter (notebook 00)."""
+    """Apply the course's figure style and PNG output in Jupyter (notebook 01)."""
     plt.rcParams.update(STYLE)
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats

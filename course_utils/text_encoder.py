@@ -70,7 +70,7 @@ class TextEncoderConfig:
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> int:
-    """Padding that keeps a stride-1 Conv1d's output as long as its input (notebook 06).
+    """Padding that keeps a stride-1 Conv1d's output as long as its input (used by text_encoder.ConvBlock).
 
     Output length = T + 2 * padding - dilation * (kernel_size - 1), so padding must be
     dilation * (kernel_size - 1) / 2, which needs an odd kernel.
@@ -82,7 +82,10 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
 
 
 def lengths_to_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """Boolean mask (B, T): ``True`` where position t < length of sentence b (notebook 06)."""
+    """Boolean mask (B, T): ``True`` where position t < length of sentence b.
+
+    (used by text_encoder.TextEncoder)
+    """
     lengths = torch.as_tensor(lengths)
     if lengths.dim() != 1:
         raise ValueError(f"lengths must be a 1-D tensor (one length per sentence), got shape {tuple(lengths.shape)}")
@@ -120,8 +123,8 @@ class ConvBlock(nn.Module):
 class TextEncoder(nn.Module):
     """Tacotron 2 encoder: ``forward(ids (B, T), lengths (B,)) -> (B, T, 2 * lstm_hidden)``.
 
-    Padded positions of the output are zero. Introduced in notebook 06; the synthesiser of
-    notebook 08 conditions on its output.
+    Padded positions of the output are zero; the synthesiser of notebook 08 conditions on its
+    output (notebook 06).
     """
 
     def __init__(self, config: TextEncoderConfig):

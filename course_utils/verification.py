@@ -12,7 +12,7 @@ import numpy as np
 
 
 class EERResult(NamedTuple):
-    """Equal error rate and the score threshold where it is reached (notebook 07).
+    """Equal error rate and the score threshold where it is reached (used by verification.eer).
 
     ``eer`` is a fraction (0.01 means 1 %). A trial is accepted when ``score >= threshold``.
     Unpacks as a tuple: ``rate, threshold = metrics.eer(scores, labels)``.
@@ -61,7 +61,7 @@ def error_rates(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def eer(scores, labels) -> EERResult:
-    """Equal error rate of a verification system (notebook 07).
+    """Equal error rate of a verification system (notebook 10).
 
     ``scores``: one similarity per trial (higher = more likely the same speaker).
     ``labels``: 1/True for target trials (same speaker), 0/False for non-target trials.
@@ -81,7 +81,7 @@ def eer(scores, labels) -> EERResult:
 
 
 def verification_trials(enrol: np.ndarray, enrol_speakers, test: np.ndarray, test_speakers):
-    """Score every test embedding against every enrolled speaker (notebook 07).
+    """Score every test embedding against every enrolled speaker (notebook 10).
 
     ``enrol``: (S, D) unit-norm speaker embeddings (e.g. the normalised mean of a few
     utterances), ``test``: (N, D) unit-norm utterance embeddings. Returns ``(scores, labels)``

@@ -29,15 +29,19 @@ from course_utils import audio
 
 
 def mel_pseudo_inverse(config: audio.ConfigLike) -> torch.Tensor:
-    """``(n_freqs, n_mels)`` pseudo-inverse of the mel filterbank of ``config`` (notebook 08)."""
+    """``(n_freqs, n_mels)`` pseudo-inverse of the mel filterbank of ``config``.
+
+    (used by vocoder.mel_to_linear)
+    """
     fb = audio.mel_filterbank(config).double()
     return torch.linalg.pinv(fb).float()
 
 
 def mel_to_linear(log_mel: torch.Tensor, config: audio.ConfigLike, inverse: torch.Tensor | None = None) -> torch.Tensor:
-    """Magnitude spectrogram ``(..., n_freqs, frames)`` from log-mel ``(..., n_mels, frames)`` (notebook 08).
+    """Magnitude spectrogram ``(..., n_freqs, frames)`` from log-mel ``(..., n_mels, frames)``.
 
-    Undoes the natural log, multiplies by the pseudo-inverse and clips negative values to zero.
+    Undoes the natural log, multiplies by the pseudo-inverse and clips negative values to zero
+    (used by vocoder.GriffinLimVocoder).
     """
     cfg = audio.preset(config)
     inverse = mel_pseudo_inverse(cfg) if inverse is None else inverse
@@ -49,12 +53,12 @@ def mel_to_linear(log_mel: torch.Tensor, config: audio.ConfigLike, inverse: torc
 
 @dataclass
 class GriffinLimVocoder:
-    """Griffin-Lim with momentum through torchaudio, behind a precomputed mel inverse (notebook 08).
+    """Griffin-Lim with momentum through torchaudio, behind a precomputed mel inverse.
 
     ``config`` is the :class:`audio.FeatureConfig` of the log-mel frames (magnitude mel,
     ``power=1.0``); ``n_iter`` iterations; ``momentum`` 0.99 is the fast variant (0 gives the
     classic algorithm); ``sharpen`` raises the magnitude to that power before phase recovery.
-    Deterministic: the initial phase is zero.
+    Deterministic: the initial phase is zero.  The cloner's vocoder (used by cloning.cloner.VoiceCloner).
     """
 
     config: audio.FeatureConfig
@@ -123,7 +127,10 @@ class GriffinLimVocoder:
 
 def torchaudio_griffin_lim(magnitude: torch.Tensor, config: audio.ConfigLike, n_iter: int = 32,
                            momentum: float = 0.99) -> torch.Tensor:
-    """The same through ``torchaudio.transforms.GriffinLim`` (random initial phase; notebook 08)."""
+    """The same through ``torchaudio.transforms.GriffinLim``, random initial phase.
+
+    (tests only: tests/test_vocoder.py)
+    """
     import torchaudio
 
     cfg = audio.preset(config)
@@ -134,7 +141,10 @@ def torchaudio_griffin_lim(magnitude: torch.Tensor, config: audio.ConfigLike, n_
 
 
 def spectral_convergence(wav: np.ndarray, magnitude: torch.Tensor, config: audio.ConfigLike) -> float:
-    """``|| |STFT(wav)| - S || / || S ||``: how well a waveform matches a target magnitude (notebook 08)."""
+    """``|| |STFT(wav)| - S || / || S ||``: how well a waveform matches a target magnitude.
+
+    (tests only: tests/test_vocoder.py)
+    """
     cfg = audio.preset(config)
     got = torch.from_numpy(audio.spectrogram(np.asarray(wav, np.float32), cfg.replace(power=1.0)))
     n = min(got.shape[-1], magnitude.shape[-1])

@@ -5,17 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import cloning, speaker, voices
+from course_utils import audio, cloning, speaker, voices
 
 SYMBOLS = [cloning.PAD, cloning.UNK, "_", "a", "b", "c", "d", "e"]
 
 
 def tiny_config(**overrides) -> cloning.ClonerConfig:
-    sizes = dict(symbols=SYMBOLS, encoder_embedding=16, encoder_lstm=8, encoder_convs=1, speaker_dim=8,
-                 duration_channels=16, decoder_channels=32, decoder_dilations=[1, 2], postnet_channels=16,
-                 postnet_layers=2, n_mels=20, griffin_lim_iters=2, steps=2)
-    sizes.update(overrides)
-    return cloning.ClonerConfig.for_profile("quick", **sizes)
+    return cloning.ClonerConfig.tiny(**{"symbols": SYMBOLS, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +27,13 @@ def cloner(encoder):
 
 # -- durations and the length regulator -------------------------------------------------------
 
-def test_spans_to_durations_sum_to_the_frames():
+def test_durations_sum_to_the_frames():
+    """The synthesiser's duration targets (audio.durations_in_frames, the course's one rule)."""
+    def hop(h):
+        return audio.FeatureConfig(sr=16000, n_fft=2 * h, hop_length=h, n_mels=20)
+
     spans = [("_", 0, 300), ("a", 300, 700), ("b", 700, 710), ("c", 710, 1024)]
-    d = cloning.spans_to_durations(spans, 1024, 256)
+    d = audio.durations_in_frames(spans, 1024, hop(256))
     assert d.tolist() == [2, 1, 0, 2]           # frame centres 0, 256, 512, 768, 1024
     assert d.sum() == 1 + 1024 // 256
     rng = np.random.default_rng(0)
@@ -42,7 +42,7 @@ def test_spans_to_durations_sum_to_the_frames():
         cuts = np.sort(rng.choice(np.arange(1, n), size=8, replace=False))
         bounds = [0, *cuts.tolist(), n]
         spans = [("a", a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        d = cloning.spans_to_durations(spans, n, 200)
+        d = audio.durations_in_frames(spans, n, hop(200))
         assert d.sum() == 1 + n // 200 and (d >= 0).all()
 
 
@@ -168,12 +168,12 @@ def test_enroll_rejects_bad_audio(cloner):
         "too short": [good[:2000]],
     }
     for what, wavs in bad.items():
-        with pytest.raises(speaker.BadAudioError) as info:
+        with pytest.raises(audio.AudioError) as info:
             cloner.enroll(wavs, sr)
         assert str(info.value), what
-    with pytest.raises(speaker.BadAudioError, match="reference 2 of 2"):
+    with pytest.raises(audio.AudioError, match="reference 2 of 2"):
         cloner.enroll([good, np.zeros(sr, np.float32)], 22050)
-    with pytest.raises(speaker.BadAudioError, match="sample rate|sr"):
+    with pytest.raises(audio.AudioError, match="sample rate|sr"):
         cloner.enroll([good], 0)
 
 

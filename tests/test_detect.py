@@ -114,9 +114,3 @@ def test_threshold_is_the_training_equal_error_point(data, detector):
     scores = detector.scores(real + fake, real_sr + fake_sr)
     labels = np.r_[np.zeros(len(real)), np.ones(len(fake))].astype(bool)
     assert detector.threshold == pytest.approx(metrics.eer(scores, labels).threshold)
-
-
-def test_public_functions_name_notebook_11():
-    for name in ("features", "Detector", "evaluate", "copy_synthesis", "lowpass", "telephone",
-                 "DetectionResult"):
-        assert "notebook 11" in getattr(detect, name).__doc__, name

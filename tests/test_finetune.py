@@ -13,11 +13,7 @@ SYMBOLS = [cloning.PAD, cloning.UNK, "_", "h", "ə", "l", "oʊ", "ð", "ɛ", "ɹ
 
 
 def tiny_config(**overrides) -> cloning.ClonerConfig:
-    sizes = dict(symbols=SYMBOLS, encoder_embedding=16, encoder_lstm=8, encoder_convs=1, speaker_dim=256,
-                 duration_channels=16, decoder_channels=32, decoder_dilations=[1, 2], postnet_channels=16,
-                 postnet_layers=2, n_mels=20, griffin_lim_iters=2, steps=2, injection="both")
-    sizes.update(overrides)
-    return cloning.ClonerConfig.for_profile("quick", **sizes)
+    return cloning.ClonerConfig.tiny(**{"symbols": SYMBOLS, "speaker_dim": 256, "injection": "both", **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +54,7 @@ def test_dtw_alignment_recovers_known_spans_of_a_warped_utterance():
     cfg = audio.FeatureConfig(sr=utt.sr, n_fft=1024, hop_length=256, n_mels=40, power=1.0, trim=None,
                               loudness_dbfs=None)
     mel = audio.log_mel(utt.wav, cfg).T                                   # (F, 40)
-    true = cloning.spans_to_durations(utt.phonemes, len(utt.wav), 256)
+    true = audio.durations_in_frames(utt.phonemes, len(utt.wav), cfg)
     rng = np.random.default_rng(0)
     factors = rng.choice([0.5, 1.0, 2.0], size=len(true))
     new = np.maximum(np.round(true * factors).astype(int), (true > 0).astype(int))
@@ -85,7 +81,7 @@ def test_dtw_alignment_recovers_known_spans_of_a_warped_utterance():
 
 def test_alignment_of_the_trained_model_on_heldout_speakers():
     try:
-        trained = cloning.VoiceCloner.pretrained("quick", train_if_missing=False)
+        trained = cloning.VoiceCloner.trained("quick", train_if_missing=False)
     except FileNotFoundError:
         pytest.skip("the quick cloner is not cached (run notebook 08)")
     corpus = cloning.heldout_speakers(8, 8, progress=False)

@@ -299,10 +299,3 @@ def test_bad_key_or_search_raises():
     for search in (-1, float("nan"), "1 s", 1000):
         with pytest.raises(ValueError, match="search_s"):
             safety.detect_watermark(wav, 16000, search_s=search)
-
-
-def test_public_functions_name_notebook_11():
-    for obj in (safety, safety.require_consent, safety.ConsentRecord, safety.ConsentError,
-                safety.embed_watermark, safety.detect_watermark, safety.watermark_to_signal_db,
-                safety.robustness_attacks):
-        assert "notebook 11" in (obj.__doc__ or "").lower() or "11_ethics" in (obj.__doc__ or ""), obj

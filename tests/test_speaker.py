@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import speaker, voices
+from course_utils import audio, speaker, voices
 
 
 @pytest.fixture(scope="module")
@@ -106,19 +106,15 @@ def test_any_sample_rate(pretrained, utterances):
     (np.zeros(32000, np.float32), 16000, "silent"),
     (np.array([], np.float32), 16000, "empty"),
     (np.r_[np.full(100, np.nan), np.ones(16000)].astype(np.float32), 16000, "NaN"),
-    (np.full(16000, np.inf, np.float32), 16000, "NaN or infinite"),
+    (np.full(16000, np.inf, np.float32), 16000, "NaN/inf"),
     (0.3 * np.sin(np.arange(1600) / 5).astype(np.float32), 16000, "too short"),
     (np.ones((16000, 2), np.float32), 16000, "mono"),
     (np.ones(16000, np.float32), 0, "sample rate"),
     (np.array(["a", "b"]), 16000, "numeric"),
 ])
 def test_bad_audio_is_rejected_clearly(pretrained, wav, sr, message):
-    with pytest.raises(speaker.BadAudioError, match=message):
+    with pytest.raises(audio.AudioError, match=message):
         pretrained.embed_utterance(wav, sr)
-
-
-def test_bad_audio_error_is_a_value_error():
-    assert issubclass(speaker.BadAudioError, ValueError)
 
 
 def test_wrong_input_size_names_the_mel_channels(pretrained):

@@ -211,7 +211,7 @@ def test_build_corpus_writes_wavs_and_manifest(cache):
         assert item.phonemes[0][1] == 0 and item.phonemes[-1][2] == len(wav)
         # the file holds exactly what synthesize gives (16-bit PCM is lossless for espeak)
         fresh = voices.synthesize(item.text, corpus.specs[item.speaker],
-                                  seed=voices._utterance_seed(1, item.speaker, int(item.utterance[-4:])))
+                                  seed=voices.corpus._utterance_seed(1, item.speaker, int(item.utterance[-4:])))
         assert np.array_equal(fresh.wav, wav)
         assert [list(p) for p in item.phonemes] == manifest["items"][i]["phonemes"]
     frame = corpus.to_frame()
@@ -249,7 +249,7 @@ def test_interrupted_build_leaves_no_corrupt_cache(cache, monkeypatch):
             raise KeyboardInterrupt("simulated interruption")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(voices, "synthesize", flaky)
+    monkeypatch.setattr(voices.corpus, "synthesize", flaky)   # what build_corpus calls
     with pytest.raises(KeyboardInterrupt):
         voices.build_corpus(3, 2, seed=5, progress=False)
     root = next((cache / "corpus").iterdir())
@@ -257,7 +257,7 @@ def test_interrupted_build_leaves_no_corrupt_cache(cache, monkeypatch):
     assert not list(root.rglob("*.tmp"))
     for wav in root.rglob("*.wav"):  # what was written is complete
         sf.read(str(wav))
-    monkeypatch.setattr(voices, "synthesize", real)
+    monkeypatch.setattr(voices.corpus, "synthesize", real)
     resumed = voices.build_corpus(3, 2, seed=5, progress=False)
     assert len(resumed) == 6 and (root / "manifest.json").exists()
 

@@ -4,7 +4,7 @@ Introduced in ``08_multispeaker_synthesis.ipynb`` (fine-tuning builds on it in n
 safety rules of notebook 11 apply to it)::
 
     from course_utils import cloning
-    cloner = cloning.VoiceCloner.pretrained(profile="quick")   # loads (or trains) the checkpoint
+    cloner = cloning.VoiceCloner.trained(profile="quick")   # loads (or trains) the checkpoint
     speaker = cloner.enroll([wav1, wav2, wav3], sr)             # any sample rate
     wav, sr = cloner.synthesize("Hello there.", speaker)        # float32, watermarked
 
@@ -19,12 +19,13 @@ The acoustic model (a FastSpeech-style, non-autoregressive synthesiser)::
     -> log-mel frames (B, F, n_mels), postnet (convs) adds a residual correction
 
 Training durations come from the corpus's phoneme spans (samples -> frames, see
-:func:`spans_to_durations`); the loss is an L1 distance on standardised log-mel frames (before
+:func:`audio.durations_in_frames`); the loss is an L1 distance on standardised log-mel frames (before
 and after the postnet), plus a mean squared error on log durations, all masked to the valid
 positions.  The vocoder is Griffin-Lim (:mod:`course_utils.vocoder`).
 
-Cloning is scored with the *pretrained* speaker encoder, which the model never saw
-(:func:`cloning_score`).
+Cloning is scored with the *pretrained* speaker encoder (:func:`cloning_score`), the same one
+the default configuration conditions the model on, so it is not an independent judge: notebook
+10 scores the clones with the course's own encoder as well.
 
 The package follows the notebook, lowest layer first (each module imports only the ones above
 it in this list; ``tests/test_layers.py`` checks it):
@@ -40,10 +41,10 @@ it in this list; ``tests/test_layers.py`` checks it):
 
 from course_utils.cloning.config import (PROFILES, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
                                          CHECKPOINT_VERSION, CloningError, ClonerConfig)
-from course_utils.cloning.model import (spans_to_durations, length_regulate, position_in_symbol, masked_l1,
+from course_utils.cloning.model import (length_regulate, position_in_symbol, masked_l1,
                                         masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
                                         single_thread, gv_postfilter)
-from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, resample, prepare_examples,
+from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, prepare_examples,
                                        collate, load_speaker_encoder, utterance_embeddings, mean_embedding,
                                        Speaker)
 from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot)
@@ -53,9 +54,9 @@ from course_utils.cloning.cloner import (VoiceCloner, train)
 
 __all__ = [
     "PROFILES", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
-    "CloningError", "ClonerConfig", "spans_to_durations", "length_regulate", "position_in_symbol",
+    "CloningError", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
-    "single_thread", "gv_postfilter", "symbol_ids", "build_vocabulary", "Example", "resample",
+    "single_thread", "gv_postfilter", "symbol_ids", "build_vocabulary", "Example",
     "prepare_examples", "collate", "load_speaker_encoder", "utterance_embeddings",
     "mean_embedding", "Speaker", "train_model", "training_corpus", "LiveLossPlot", "CloningScore",
     "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "VoiceCloner", "train"

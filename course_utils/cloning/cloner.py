@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from course_utils import env
+from course_utils import audio, env
 from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError
 from course_utils.cloning.model import AcousticModel, gv_postfilter, single_thread
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
@@ -32,7 +32,7 @@ class VoiceCloner:
     """Zero-shot voice cloning: ``enroll`` a few recordings, ``synthesize`` any text (notebook 08).
 
     Holds ``model`` (an :class:`AcousticModel`, its ``config`` inside), ``speaker_encoder`` and a
-    Griffin-Lim ``vocoder``; every attribute deep-copies cleanly (notebook 09 fine-tunes a copy).
+    Griffin-Lim ``vocoder``; every attribute deep-copies cleanly, since notebook 09 fine-tunes a copy.
     ``gv_scale`` (1.0: off) is the :func:`gv_postfilter` applied before the vocoder; notebook 09's
     ``finetune`` sets it for the voice it adapts to.
     """
@@ -110,9 +110,9 @@ class VoiceCloner:
         return (ClonerConfig.for_profile(config) if isinstance(config, str) else config).checkpoint_path()
 
     @classmethod
-    def pretrained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
-                   progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                   config: ClonerConfig | None = None, seed: int = 0) -> "VoiceCloner":
+    def trained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
+                progress: bool = True, callback: Callable[[int, dict], None] | None = None,
+                config: ClonerConfig | None = None, seed: int = 0) -> "VoiceCloner":
         """The course cloner of ``profile``: loaded from ``env.cache_dir("cloning")``, else trained and saved.
 
         ``seed`` seeds the training run (notebooks 08-11 pass their ``SEED``); each seed has its
@@ -128,7 +128,7 @@ class VoiceCloner:
                 pass  # stale or broken: train again
         if not train_if_missing:
             raise FileNotFoundError(f"no trained cloner at {path}; run notebook 08 or "
-                                    f"VoiceCloner.pretrained(profile={profile!r})")
+                                    f"VoiceCloner.trained(profile={profile!r})")
         cloner = train(config, device=device, progress=progress, callback=callback)
         cloner.save(path)
         return cloner
@@ -147,7 +147,7 @@ class VoiceCloner:
         """A :class:`Speaker` from one or more reference recordings at sample rate ``sr`` (notebook 08).
 
         ``wavs``: a 1-D array or a list of them (any sample rate; mono).  Empty, silent,
-        non-finite, multi-channel or too short audio raises ``speaker.BadAudioError`` (a
+        non-finite, multi-channel or too short audio raises ``audio.AudioError`` (a
         ``ValueError``) that names the recording.
         """
         from course_utils import speaker
@@ -155,16 +155,16 @@ class VoiceCloner:
         if isinstance(wavs, (np.ndarray, torch.Tensor)) and np.ndim(wavs) == 1:
             wavs = [wavs]
         if isinstance(wavs, (str, bytes, os.PathLike)) or not hasattr(wavs, "__len__"):
-            raise speaker.BadAudioError("wavs must be a list of 1-D audio arrays (load files with audio.load)")
+            raise audio.AudioError("wavs must be a list of 1-D audio arrays (load files with audio.load)")
         wavs = list(wavs)
         if not wavs:
-            raise speaker.BadAudioError("no reference recordings given: pass at least one (3-5 give a better voice)")
+            raise audio.AudioError("no reference recordings given: pass at least one (3-5 give a better voice)")
         checked = []
         for i, wav in enumerate(wavs):
             try:
                 checked.append(speaker.preprocess(wav, sr))
-            except speaker.BadAudioError as exc:
-                raise speaker.BadAudioError(f"reference {i + 1} of {len(wavs)}: {exc}") from None
+            except audio.AudioError as exc:
+                raise audio.AudioError(f"reference {i + 1} of {len(wavs)}: {exc}") from None
         embeddings = self.speaker_encoder.embed_utterances(checked, speaker.SAMPLE_RATE, preprocessed=True)
         seconds = sum(len(w) for w in checked) / speaker.SAMPLE_RATE
         return Speaker(mean_embedding(embeddings), len(checked), seconds)
@@ -222,7 +222,10 @@ class VoiceCloner:
 
 def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,
           callback: Callable[[int, dict], None] | None = None, speaker_encoder=None) -> "VoiceCloner":
-    """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner` (notebook 08)."""
+    """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner`.
+
+    Called when no checkpoint is cached (used by cloning.cloner.VoiceCloner).
+    """
 
     config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
     device = env.pick_device(device)

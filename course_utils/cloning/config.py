@@ -19,7 +19,10 @@ CHECKPOINT_VERSION = 1
 
 
 class CloningError(ValueError):
-    """Bad input to the cloner (text, audio, speaker, checkpoint); the message says what to do."""
+    """Bad input to the cloner (text, audio, speaker, checkpoint); the message says what to do.
+
+    Raised by the cloner's methods (used by cloning.cloner.VoiceCloner).
+    """
 
 
 # ----------------------------------------------------------------------------------------------
@@ -100,6 +103,19 @@ class ClonerConfig:
         base.update(overrides)
         return cls(profile=profile, **base)
 
+    @classmethod
+    def tiny(cls, **overrides) -> "ClonerConfig":
+        """A synthesiser of a few thousand weights (milliseconds per step): for tests and the DDP check.
+
+        16 placeholder symbols, 8-d speakers, 20 mels, 2 steps of batch 4; ``overrides`` change any field.
+        """
+        sizes = dict(symbols=[PAD, UNK, "_"] + [f"s{i}" for i in range(13)], encoder_embedding=16,
+                     encoder_lstm=8, encoder_convs=1, speaker_dim=8, duration_channels=16, decoder_channels=32,
+                     decoder_dilations=[1, 2], postnet_channels=16, postnet_layers=2, n_mels=20,
+                     griffin_lim_iters=2, steps=2, batch_size=4, lr=3e-3, warmup=2)
+        sizes.update(overrides)
+        return cls.for_profile("quick", **sizes)
+
     def features(self) -> audio.FeatureConfig:
         """The :class:`audio.FeatureConfig` of the model's log-mel frames."""
         return audio.FeatureConfig(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels,
@@ -128,5 +144,5 @@ class ClonerConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
     def checkpoint_path(self) -> Path:
-        """Where ``VoiceCloner.pretrained`` keeps the checkpoint of this configuration (notebook 08)."""
+        """Where ``VoiceCloner.trained`` keeps the checkpoint of this configuration (notebook 08)."""
         return env.cache_dir("cloning") / f"cloner_{self.profile}_{self.key()}.pt"

@@ -13,7 +13,7 @@ import torch
 from course_utils import audio
 from course_utils.text_encoder import pad_batch
 from course_utils.cloning.config import ClonerConfig, PAD, SPEAKER_ENCODERS, UNK
-from course_utils.cloning.model import AcousticModel, spans_to_durations
+from course_utils.cloning.model import AcousticModel
 
 
 # ----------------------------------------------------------------------------------------------
@@ -21,7 +21,10 @@ from course_utils.cloning.model import AcousticModel, spans_to_durations
 # ----------------------------------------------------------------------------------------------
 
 def symbol_ids(symbols: Sequence[str], vocabulary: Sequence[str]) -> list[int]:
-    """Ids of phoneme symbols; an unknown one falls back to its unstressed form, then to ``<unk>``."""
+    """Ids of phoneme symbols; an unknown one falls back to its unstressed form, then to ``<unk>``.
+
+    (used by cloning.data.prepare_examples, cloning.cloner.VoiceCloner)
+    """
     index = {s: i for i, s in enumerate(vocabulary)}
     out = []
     for s in symbols:
@@ -35,7 +38,10 @@ def symbol_ids(symbols: Sequence[str], vocabulary: Sequence[str]) -> list[int]:
 
 
 def build_vocabulary(items) -> list[str]:
-    """``<pad>``, ``<unk>``, then every symbol of the corpus items (and unstressed forms), sorted."""
+    """``<pad>``, ``<unk>``, then every symbol of the corpus items (and unstressed forms), sorted.
+
+    (notebook 08)
+    """
     seen = set()
     for item in items:
         for span in item.phonemes:
@@ -46,7 +52,10 @@ def build_vocabulary(items) -> list[str]:
 
 @dataclass
 class Example:
-    """One training utterance: symbol ids, durations (frames), standardisable log-mel (F, n_mels)."""
+    """One training utterance: symbol ids, durations (frames), standardisable log-mel (F, n_mels).
+
+    (used by cloning.data.prepare_examples)
+    """
 
     speaker: str
     ids: torch.Tensor
@@ -54,19 +63,11 @@ class Example:
     mel: torch.Tensor
 
 
-def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Fast resampling (soxr, as librosa does; torchaudio's sinc resampler when soxr is missing)."""
-    if orig_sr == target_sr:
-        return np.asarray(wav, dtype=np.float32)
-    try:
-        import soxr
-    except ImportError:  # pragma: no cover
-        return audio.resample(wav, orig_sr, target_sr)
-    return soxr.resample(np.asarray(wav, dtype=np.float32), orig_sr, target_sr).astype(np.float32)
-
-
 def prepare_examples(corpus, config: ClonerConfig, progress: bool = True) -> list[Example]:
-    """Resample the corpus to ``config.sr``, log-mel it, turn its phoneme spans into frame durations."""
+    """Resample the corpus to ``config.sr``, log-mel it, turn its phoneme spans into frame durations.
+
+    (notebook 08)
+    """
     from tqdm.auto import tqdm
 
     feats = config.features()
@@ -74,11 +75,11 @@ def prepare_examples(corpus, config: ClonerConfig, progress: bool = True) -> lis
     for i in tqdm(range(len(corpus.items)), desc="features", disable=not progress, leave=False):
         item = corpus.items[i]
         wav, sr = corpus.load(i)
-        wav16 = resample(wav, sr, config.sr)
+        wav16 = audio.resample(wav, sr, config.sr)
         scale = config.sr / sr
         spans = [(s, int(round(a * scale)), int(round(b * scale))) for s, a, b in item.phonemes]
         mel = audio.log_mel(wav16, feats).T                      # (F, n_mels)
-        durations = spans_to_durations(spans, len(wav16), config.hop_length)
+        durations = audio.durations_in_frames(spans, len(wav16), feats)
         assert durations.sum() == len(mel), (durations.sum(), len(mel))
         out.append(Example(item.speaker, torch.tensor(symbol_ids([s[0] for s in spans], config.symbols)),
                            torch.from_numpy(durations), torch.from_numpy(np.ascontiguousarray(mel))))
@@ -86,7 +87,7 @@ def prepare_examples(corpus, config: ClonerConfig, progress: bool = True) -> lis
 
 
 def collate(examples: Sequence[Example], speakers: torch.Tensor, model: AcousticModel | None = None) -> dict:
-    """Pad a list of examples into a batch (ids, lengths, durations, mel, speaker)."""
+    """Pad a list of examples into a batch (ids, lengths, durations, mel, speaker) (notebook 08)."""
     ids, lengths = pad_batch([e.ids.tolist() for e in examples])
     durations = torch.zeros_like(ids)
     n_frames = max(len(e.mel) for e in examples)
@@ -103,7 +104,7 @@ def collate(examples: Sequence[Example], speakers: torch.Tensor, model: Acoustic
 # ----------------------------------------------------------------------------------------------
 
 def load_speaker_encoder(kind: str = "pretrained", profile: str = "quick", progress: bool = True):
-    """The speaker encoder the synthesiser is conditioned on (notebook 08).
+    """The speaker encoder the synthesiser is conditioned on (used by cloning.cloner.train).
 
     ``"pretrained"``: Resemblyzer's GE2E weights; ``"course"``: the encoder of notebook 07
     (loaded from the cache, trained if missing).
@@ -118,7 +119,10 @@ def load_speaker_encoder(kind: str = "pretrained", profile: str = "quick", progr
 
 
 def utterance_embeddings(corpus, encoder, n_per_speaker: int, progress: bool = True) -> dict[str, np.ndarray]:
-    """``{speaker: (n, D) embeddings}`` of the first ``n_per_speaker`` utterances of each speaker."""
+    """``{speaker: (n, D) embeddings}`` of the first ``n_per_speaker`` utterances of each speaker.
+
+    (used by cloning.cloner.train)
+    """
     from tqdm.auto import tqdm
 
     groups = corpus.by_speaker()
@@ -130,14 +134,17 @@ def utterance_embeddings(corpus, encoder, n_per_speaker: int, progress: bool = T
 
 
 def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
-    """Unit-norm mean of utterance embeddings (a speaker's embedding)."""
+    """Unit-norm mean of utterance embeddings: a speaker's embedding (notebook 10)."""
     mean = np.asarray(embeddings, dtype=np.float64).mean(0)
     return (mean / max(np.linalg.norm(mean), 1e-12)).astype(np.float32)
 
 
 @dataclass
 class Speaker:
-    """An enrolled voice (notebook 08): its unit-norm ``embedding`` and where it came from."""
+    """An enrolled voice: its unit-norm ``embedding`` and where it came from.
+
+    What notebook 08's ``cloner.enroll`` returns (used by cloning.cloner.VoiceCloner.enroll).
+    """
 
     embedding: np.ndarray
     n_references: int = 1

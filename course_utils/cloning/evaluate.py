@@ -20,7 +20,10 @@ from course_utils.cloning.data import Speaker, mean_embedding
 
 @dataclass
 class CloningScore:
-    """Result of :func:`cloning_score`: the mean ``score`` and the per-speaker details."""
+    """Result of :func:`cloning_score`: the mean ``score`` and the per-speaker details.
+
+    (used by cloning.evaluate.cloning_score)
+    """
 
     score: float
     per_speaker: dict
@@ -34,7 +37,7 @@ class CloningScore:
 
 
 def cloning_score(clones: dict, references: dict, own: dict, encoder=None) -> CloningScore:
-    """How close clones sound to their speakers, on the scale own recordings = 1, others = 0 (notebooks 08-10).
+    """How close clones sound to their speakers, on the scale own recordings = 1, others = 0 (notebooks 09, 10).
 
     Each argument maps a speaker id to a list of ``(wav, sr)`` pairs: ``clones`` the synthesised
     utterances, ``references`` the recordings that make the speaker's embedding (the ones the

@@ -5,7 +5,6 @@ and what its output passes through (the global-variance post-filter of notebook 
 from __future__ import annotations
 
 import contextlib
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -18,23 +17,6 @@ from course_utils.cloning.config import ClonerConfig, CloningError
 # ----------------------------------------------------------------------------------------------
 # durations, length regulator, masks (the exercises of notebook 08)
 # ----------------------------------------------------------------------------------------------
-
-def spans_to_durations(spans: Sequence[tuple], n_samples: int, hop_length: int) -> np.ndarray:
-    """Frames per phoneme from sample spans ``[(symbol, start, end), ...]`` (notebook 08).
-
-    Frame ``k`` of a centred STFT looks at sample ``k * hop_length``; it belongs to the span that
-    contains that sample (the last frame, which may sit on ``n_samples``, to the last span).
-    The durations sum to the number of frames, ``1 + n_samples // hop_length``; a phoneme
-    shorter than a hop can get 0 frames.
-    """
-    if n_samples < 1 or hop_length < 1:
-        raise ValueError(f"need n_samples >= 1 and hop_length >= 1, got {n_samples}, {hop_length}")
-    n_frames = 1 + n_samples // hop_length
-    starts = np.array([s[1] for s in spans], dtype=np.int64)
-    first_frame = -(-starts // hop_length)                      # ceil(start / hop)
-    bounds = np.append(np.minimum(first_frame, n_frames), n_frames)
-    return np.diff(bounds).astype(np.int64)
-
 
 def length_regulate(h: torch.Tensor, durations: torch.Tensor,
                     max_frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,7 +40,10 @@ def length_regulate(h: torch.Tensor, durations: torch.Tensor,
 
 
 def position_in_symbol(durations: torch.Tensor, total: int) -> torch.Tensor:
-    """For every frame, where it sits inside its symbol: ``(k + 0.5) / d`` in (0, 1) (notebook 08)."""
+    """For every frame, where it sits inside its symbol: ``(k + 0.5) / d`` in (0, 1).
+
+    (used by cloning.model.AcousticModel)
+    """
     durations = durations.long().clamp_min(0)
     ends = durations.cumsum(1)
     frames = torch.arange(total, device=durations.device).expand(durations.shape[0], total).contiguous()
@@ -76,7 +61,7 @@ def masked_l1(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 
 
 def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the valid positions of ``mask`` (notebook 08)."""
+    """Mean squared error over the valid positions of ``mask`` (used by cloning.model.AcousticModel)."""
     weight = mask.to(prediction.dtype)
     return ((prediction - target).square() * weight).sum() / weight.sum().clamp_min(1.0)
 
@@ -104,7 +89,10 @@ class FiLM(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 class ConvBlock(nn.Module):
-    """Residual block on (B, T, C): Conv1d -> [FiLM] -> ReLU -> LayerNorm -> Dropout, masked."""
+    """Residual block on (B, T, C): Conv1d -> [FiLM] -> ReLU -> LayerNorm -> Dropout, masked.
+
+    (used by cloning.model.AcousticModel, cloning.model.DurationPredictor)
+    """
 
     def __init__(self, channels: int, kernel: int, dilation: int, speaker_dim: int | None, dropout: float):
         super().__init__()
@@ -122,7 +110,10 @@ class ConvBlock(nn.Module):
 
 
 class DurationPredictor(nn.Module):
-    """Two convolutions and a linear layer: ``log(1 + frames)`` per symbol (notebook 08)."""
+    """Two convolutions and a linear layer: ``log(1 + frames)`` per symbol.
+
+    (used by cloning.model.AcousticModel)
+    """
 
     def __init__(self, in_dim: int, channels: int, speaker_dim: int | None, dropout: float):
         super().__init__()
@@ -233,7 +224,7 @@ class AcousticModel(nn.Module):
         mask = out["frame_mask"]
         if target.shape[1] != mask.shape[1]:
             raise CloningError(f"mel targets have {target.shape[1]} frames but the durations sum to "
-                               f"{mask.shape[1]}: durations must come from spans_to_durations on the same audio")
+                               f"{mask.shape[1]}: durations must come from audio.durations_in_frames on the same audio")
         mel_loss = masked_l1(out["mel"], target, mask)
         post_loss = masked_l1(out["mel_post"], target, mask)
         dur_loss = masked_mse(out["log_durations"], torch.log1p(batch["durations"].float()), out["symbol_mask"])
@@ -245,7 +236,10 @@ class AcousticModel(nn.Module):
 
 @contextlib.contextmanager
 def single_thread():
-    """Run the ``with`` block with one PyTorch CPU thread, then restore the previous setting."""
+    """Run the ``with`` block with one PyTorch CPU thread, then restore the previous setting.
+
+    (used by cloning.cloner.VoiceCloner.synthesize)
+    """
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -1,5 +1,5 @@
-"""The cloner's training loop (notebook 08; ``ddp_train`` runs the same step on several processes,
-notebook 09) and its live loss plot.
+"""The cloner's training loop, for one process or several (notebook 08; ``ddp_train`` runs it under
+torchrun, notebook 09), and its live loss plot.
 """
 
 from __future__ import annotations
@@ -35,20 +35,9 @@ def _batches(examples: list[Example], config: ClonerConfig, rng: np.random.Gener
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], config: ClonerConfig,
-                device: str = "cpu", progress: bool = True,
-                callback: Callable[[int, dict], None] | None = None) -> tuple[AcousticModel, dict]:
-    """Train an :class:`AcousticModel` on prepared examples and per-utterance speaker embeddings (notebook 08).
-
-    Each example is conditioned on the mean embedding of ``references_per_embedding`` random
-    utterances of its speaker (as at cloning time, where a few references make the speaker).
-    Returns ``(model, history)``: history has the losses at every step and the training time.
-    ``callback(step, losses)`` is called after every step (for live loss curves).
-    """
-    from tqdm.auto import tqdm
-
+def _initial_model(examples: list[Example], embeddings: dict[str, np.ndarray], config: ClonerConfig) -> AcousticModel:
+    """A fresh model (seeded by ``config.seed``) with the data's mel and speaker statistics."""
     torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
     model = AcousticModel(config)
     frames = torch.cat([e.mel for e in examples])
     model.mel_mean.copy_(frames.mean(0))
@@ -56,11 +45,54 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
     speaker_means = np.stack([mean_embedding(e) for e in embeddings.values()])
     model.speaker_mean.copy_(torch.from_numpy(speaker_means.mean(0)))
     model.speaker_std.copy_(torch.from_numpy(speaker_means.std(0) + 1e-3))
-    model.to(device).train()
-    normalised = [Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu()) for e in examples]
+    return model
+
+
+def _mean_over_ranks(parts: dict, world: int) -> dict:
+    """The step's losses averaged over the ``world`` processes (as floats)."""
+    if world == 1:
+        return parts
+    import torch.distributed as dist
+
+    values = torch.tensor([parts[k] for k in _LOSSES], dtype=torch.float64)
+    dist.all_reduce(values)
+    return dict(zip(_LOSSES, (values / world).tolist()))
+
+
+_LOSSES = ("loss", "mel", "postnet", "duration")
+
+
+def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], config: ClonerConfig,
+                device: str = "cpu", progress: bool = True, callback: Callable[[int, dict], None] | None = None,
+                rank: int = 0, world: int = 1) -> tuple[AcousticModel, dict]:
+    """Train an :class:`AcousticModel` on prepared examples and per-utterance speaker embeddings.
+
+    Each example is conditioned on the mean embedding of ``references_per_embedding`` random
+    utterances of its speaker (as at cloning time, where a few references make the speaker).
+    Returns ``(model, history)``: history has the losses at every step and the training time.
+    ``callback(step, losses)`` is called after every step (for live loss curves).
+
+    The same loop serves several processes, nanoGPT's pattern, as notebook 09 shows with
+    ``course_utils.ddp_train``: with ``world > 1`` (an initialised ``torch.distributed`` process
+    group) the model is wrapped in ``DistributedDataParallel``, process ``rank`` trains on its
+    shard ``examples[rank::world]`` and the losses in ``history`` are the means over all
+    processes (used by cloning.cloner.train, ddp_train.main).
+    """
+    from tqdm.auto import tqdm
+
+    model = _initial_model(examples, embeddings, config).to(device).train()
+    forward = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        gpu = [torch.device(device).index] if "cuda" in device else None
+        forward = DistributedDataParallel(model, device_ids=gpu)
+    rng = np.random.default_rng(config.seed + rank)
+    normalised = [Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
+                  for e in examples[rank::world]]
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.98), weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(s, config))
-    history = {"step": [], "loss": [], "mel": [], "postnet": [], "duration": []}
+    history = {"step": [], **{k: [] for k in _LOSSES}}
     pending: list[list[int]] = []
     start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(range(config.steps), desc=f"training ({config.profile})", disable=not progress, leave=False)
@@ -75,14 +107,15 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
             speakers.append(mean_embedding(own[rng.choice(len(own), size=k, replace=False)]))
         batch = collate(chosen, torch.from_numpy(np.stack(speakers)))
         batch = {k: v.to(device) for k, v in batch.items()}
-        loss, parts = model.loss(batch)
+        loss, parts = model.loss(batch, forward(batch["ids"], batch["lengths"], batch["speaker"], batch["durations"]))
         optimiser.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()                      # with DDP, the gradients are averaged over the processes here
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         schedule.step()
+        parts = _mean_over_ranks(parts, world)
         history["step"].append(step)
-        for k in ("loss", "mel", "postnet", "duration"):
+        for k in _LOSSES:
             history[k].append(parts[k])
         if progress and step % 10 == 0:
             bar.set_postfix(loss=f"{parts['loss']:.3f}")
@@ -96,7 +129,7 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
 
 
 def training_corpus(config: ClonerConfig, progress: bool = True):
-    """The training corpus of a configuration (``voices.build_corpus``, cached)."""
+    """The training corpus of a configuration: ``voices.build_corpus``, cached (notebook 08)."""
     from course_utils import voices
 
     n = min(config.n_speakers, len(voices.speakers("train")))

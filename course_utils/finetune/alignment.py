@@ -1,0 +1,169 @@
+"""Aligning a recording with its transcript: frames per phoneme by DTW against the model's own speech
+(notebook 09)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import torch
+
+from course_utils import audio
+from course_utils.cloning.model import AcousticModel
+from course_utils.cloning.data import symbol_ids
+
+if TYPE_CHECKING:  # for type hints only: the cloner sits above this package (cloning.cloner)
+    from course_utils.cloning.cloner import VoiceCloner
+
+
+class FinetuneError(ValueError):
+    """Bad input to :func:`finetune` or :func:`align`; the message says what to do (used by finetune.align)."""
+
+# ----------------------------------------------------------------------------------------------
+# alignment
+# ----------------------------------------------------------------------------------------------
+
+def warp_durations(durations: Sequence[int], path: np.ndarray, n_target: int) -> np.ndarray:
+    """Carry phoneme durations (frames of a source) through a DTW path to a target (notebook 09).
+
+    ``durations`` are the source frames of each phoneme (they sum to the source length);
+    ``path`` is an ``(L, 2)`` monotonic array of ``(source_frame, target_frame)`` pairs from
+    ``(0, 0)`` to ``(n_source - 1, n_target - 1)``.  Phoneme ``i`` starts in the target at the
+    first target frame paired with its first source frame; the result has one duration per
+    phoneme (0 allowed) and sums to ``n_target``.
+    """
+    durations = np.asarray(durations, dtype=np.int64)
+    path = np.asarray(path, dtype=np.int64)
+    n_source = int(durations.sum())
+    if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
+        raise FinetuneError(f"path must be an (L, 2) array of frame pairs, got shape {path.shape}")
+    if path[-1, 0] != n_source - 1 or path[-1, 1] != n_target - 1:
+        raise FinetuneError(f"path ends at {tuple(path[-1])}, expected ({n_source - 1}, {n_target - 1}): "
+                            "durations must sum to the source frames")
+    first_target = np.full(n_source, n_target, dtype=np.int64)
+    np.minimum.at(first_target, path[:, 0], path[:, 1])       # first target frame of each source frame
+    starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    bounds = np.where(starts < n_source, first_target[np.minimum(starts, n_source - 1)], n_target)
+    bounds[0] = 0
+    bounds = np.maximum.accumulate(bounds)
+    return np.diff(np.append(bounds, n_target)).astype(np.int64)
+
+
+def stretch_durations(durations: Sequence[int], n_target: int) -> np.ndarray:
+    """The naive alignment: scale the durations uniformly to ``n_target`` frames (baseline, notebook 09)
+    (notebook 09)."""
+    durations = np.asarray(durations, dtype=np.float64)
+    ends = np.round(np.cumsum(durations) * n_target / max(durations.sum(), 1)).astype(np.int64)
+    ends[-1] = n_target
+    return np.diff(np.concatenate([[0], ends])).astype(np.int64)
+
+
+def _standardised_frames(model: AcousticModel, log_mel: np.ndarray) -> np.ndarray:
+    """(F, n_mels) standardised frames with the utterance mean removed (for DTW distances)."""
+    x = model.normalise(torch.as_tensor(log_mel, dtype=torch.float32)).numpy()
+    return x - x.mean(0, keepdims=True)
+
+
+@dataclass
+class Alignment:
+    """Result of :func:`align`: symbols, their frame ``durations`` in the recording, the DTW path
+    (used by finetune.align)."""
+
+    symbols: list
+    durations: np.ndarray
+    predicted: np.ndarray
+    path: np.ndarray
+    mel: np.ndarray             # (F, n_mels) log-mel of the recording at the model's rate
+
+    def spans(self, hop_length: int, n_samples: int) -> list[tuple[str, int, int]]:
+        """``(symbol, start_sample, end_sample)`` at the model's sample rate."""
+        bounds = np.concatenate([[0], np.cumsum(self.durations)]) * hop_length
+        bounds = np.minimum(bounds, n_samples)
+        return [(s, int(a), int(b)) for s, a, b in zip(self.symbols, bounds[:-1], bounds[1:])]
+
+
+@torch.no_grad()
+def align(cloner: VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None = None,
+          speaker=None, symbols: Sequence[str] | None = None) -> Alignment:
+    """Frames per phoneme of a recording, from its transcript alone (notebook 09).
+
+    Synthesise the transcript with the model's predicted durations (in ``speaker``'s voice, by
+    default enrolled from ``wav``), then DTW its standardised log-mel against the recording's
+    and map the phoneme boundaries through the path (:func:`warp_durations`).  ``symbols`` can
+    replace ``transcript`` (a phoneme sequence, e.g. from a corpus).
+    """
+    model = cloner.model
+    config = cloner.config
+    if symbols is None:
+        if not transcript or not isinstance(transcript, str):
+            raise FinetuneError("give the transcript of the recording (a non-empty str)")
+        symbols = cloner.phonemes(transcript)
+    symbols = list(symbols)
+    wav16 = audio.resample(wav, sr, config.sr)
+    mel = audio.log_mel(wav16, config.features()).T                          # (F, n_mels)
+    if speaker is None:
+        speaker = cloner.enroll([wav], sr)
+    ids = torch.tensor([symbol_ids(symbols, config.symbols)])
+    emb = cloner._embedding(speaker)
+    model.eval()
+    out = model(ids, torch.tensor([ids.shape[1]]), emb)
+    predicted = out["durations"][0].numpy().astype(np.int64)
+    if predicted.sum() < 1:
+        predicted[0] = 1
+    synth = model.denormalise(out["mel_post"][0, : int(predicted.sum())]).numpy()
+    durations, path = align_features(_standardised_frames(model, synth), predicted,
+                                     _standardised_frames(model, mel))
+    return Alignment(symbols, durations, predicted, path, mel)
+
+
+def align_features(source: np.ndarray, durations: Sequence[int], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DTW of ``source`` frames (F1, D) with known phoneme ``durations`` onto ``target`` frames (F2, D)
+    (used by finetune.align).
+
+    Euclidean frame distances, :func:`course_utils.metrics.dtw_path`, then :func:`warp_durations`.
+    Returns ``(target durations, path)``.
+    """
+    from course_utils import metrics
+
+    source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
+        raise FinetuneError(f"need two (frames, features) matrices with equal widths, got {source.shape}, "
+                            f"{target.shape}")
+    sq = (source ** 2).sum(1)[:, None] + (target ** 2).sum(1)[None, :] - 2.0 * source @ target.T
+    path = metrics.dtw_path(np.sqrt(np.maximum(sq, 0.0)))
+    return warp_durations(durations, path, len(target)), path
+
+
+def boundary_error_ms(durations: Sequence[int], true_durations: Sequence[int], hop_length: int,
+                      sr: int) -> float:
+    """Mean absolute distance between predicted and true phoneme boundaries, in ms (notebook 09)."""
+    d, t = np.asarray(durations), np.asarray(true_durations)
+    if d.shape != t.shape:
+        raise FinetuneError(f"need one duration per phoneme in both: {d.shape} vs {t.shape}")
+    b, c = np.cumsum(d)[:-1], np.cumsum(t)[:-1]
+    if len(b) == 0:
+        return 0.0
+    return float(np.mean(np.abs(b - c)) * hop_length / sr * 1000.0)
+
+
+def corpus_alignment_errors(cloner: VoiceCloner, corpus, indices: Sequence[int]) -> dict:
+    """Boundary errors (ms) of :func:`align` and of the uniform stretch on corpus items with true spans
+    (notebook 09)."""
+    config = cloner.config
+    dtw, naive = [], []
+    for i in indices:
+        item = corpus.items[i]
+        wav, sr = corpus.load(i)
+        n16 = len(audio.resample(wav, sr, config.sr))
+        scale = config.sr / sr
+        spans = [(s, int(round(a * scale)), int(round(b * scale))) for s, a, b in item.phonemes]
+        true = audio.durations_in_frames(spans, n16, config.features())
+        result = align(cloner, wav, sr, symbols=[s for s, _, _ in item.phonemes])
+        dtw.append(boundary_error_ms(result.durations, true, config.hop_length, config.sr))
+        naive.append(boundary_error_ms(stretch_durations(result.predicted, len(result.mel)), true,
+                                       config.hop_length, config.sr))
+    return {"dtw_ms": float(np.mean(dtw)), "stretch_ms": float(np.mean(naive)), "per_item_dtw": dtw,
+            "per_item_stretch": naive, "frame_ms": config.hop_length / config.sr * 1000.0}
+
+
