@@ -12,6 +12,7 @@ with the speaker's consent (notebook 11), and watermarks what it writes::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -54,12 +55,20 @@ def _clone(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".wav":
         return _fail(f"--out must name a .wav file, got {out}")
+    if out.is_dir():
+        return _fail(f"--out {out} is a folder; name a .wav file in it, e.g. {out / 'clone.wav'}")
     if not out.parent.is_dir():
         return _fail(f"the folder of --out does not exist: {out.parent}; create it first")
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        return _fail(f"cannot write {out}: no permission in {out.parent}; choose another --out")
     if not args.text.strip():
         return _fail("--text is empty: give the words to speak")
-    from course_utils import audio, cloning
+    from course_utils import audio, cloning, env
 
+    try:
+        device = env.pick_device(args.device)
+    except (RuntimeError, ValueError) as exc:
+        return _fail(f"--device {args.device}: {exc}")
     references = []
     for path in args.reference:
         try:
@@ -72,10 +81,15 @@ def _clone(args: argparse.Namespace) -> int:
             cloner = cloning.VoiceCloner.load(args.checkpoint)
         else:
             path = cloning.VoiceCloner.checkpoint_path(args.profile)
-            if not path.exists():
-                print(f"no trained {args.profile!r} cloner in the cache yet: training it once "
-                      "(a few minutes on a CPU for 'quick')", file=sys.stderr)
-            cloner = cloning.VoiceCloner.trained(profile=args.profile, device=args.device)
+            if not path.exists() or args.retrain:
+                if args.profile == "full" and device == "cpu" and not args.retrain:
+                    return _fail("the 'full' cloner is not trained yet, and training it on a CPU takes many "
+                                 "hours: use a GPU (--device cuda), or --profile quick, or pass --retrain to "
+                                 "train it here anyway")
+                print(f"{'retraining' if path.exists() else 'no trained'} {args.profile!r} cloner"
+                      f"{'' if path.exists() else ' in the cache yet'}: training it once (minutes on a CPU for "
+                      "'quick'; notebook 08 shows the time)", file=sys.stderr)
+            cloner = cloning.VoiceCloner.trained(profile=args.profile, device=device, retrain=args.retrain)
     except (FileNotFoundError, cloning.CloningError) as exc:
         return _fail(str(exc))
     # 4. enrol, (fine-tune), speak
@@ -85,12 +99,14 @@ def _clone(args: argparse.Namespace) -> int:
         wavs = [audio.resample(w, sr, cloner.sr) for w, sr in references] if len(rates) > 1 else [w for w, _ in references]
         sr = cloner.sr if len(rates) > 1 else rates.pop()
         if args.finetune_steps or args.transcript:
-            if len(args.transcript or []) != len(wavs):
-                return _fail(f"give one --transcript per --reference ({len(wavs)}), in the same order")
-            cloner = cloner.finetune(list(zip(wavs, args.transcript)), sr, steps=args.finetune_steps)
+            if args.transcript and len(args.transcript) != len(wavs):
+                return _fail(f"give one --transcript per --reference ({len(wavs)}), in the same order, or none "
+                             "(then each reference is transcribed for you)")
+            transcripts = args.transcript or [None] * len(wavs)
+            cloner = cloner.finetune(list(zip(wavs, transcripts)), sr, steps=args.finetune_steps,
+                                     progress=True)
         voice = getattr(cloner, "finetuned_speaker", None) or cloner.enroll(wavs, sr)
-        wav, out_sr = cloner.synthesize(args.text, voice, watermark=False)
-        wav = safety.embed_watermark(wav, out_sr, args.watermark_key or safety.DEFAULT_KEY)
+        wav, out_sr = cloner.synthesize(args.text, voice, key=args.watermark_key or safety.DEFAULT_KEY)
     except (audio.AudioError, cloning.CloningError, ValueError) as exc:
         return _fail(str(exc))
     _write_wav(out, wav, out_sr)
@@ -126,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")
     clone.add_argument("--watermark-key", metavar="KEY", help="watermark key (default: the course's)")
     clone.add_argument("--transcript", action="append", metavar="TEXT",
-                       help="what each reference says, in order (for fine-tuning, notebook 09)")
-    clone.add_argument("--finetune-steps", type=int, metavar="N", help="fine-tune on the references (notebook 09)")
+                       help="what each reference says, in order (for fine-tuning, notebook 09); without it "
+                            "the references are transcribed offline (pocketsphinx)")
+    clone.add_argument("--finetune-steps", type=int, metavar="N",
+                       help="fine-tune on the references (notebook 09); at most finetune.MAX_STEPS")
+    clone.add_argument("--retrain", action="store_true",
+                       help="train the course cloner again, over a cached checkpoint that is damaged or stale")
     clone.set_defaults(func=_clone)
     args = parser.parse_args(argv)
     return args.func(args)

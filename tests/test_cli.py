@@ -87,3 +87,16 @@ def test_consent_file_and_references_at_different_rates(folder):
                      "--out", "file.wav", "--consent-file", "consent.json", "--checkpoint", "tiny.pt", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert (folder / "file.wav").exists() and "the course test suite" in result.stdout
+
+
+def test_finetunes_on_references_without_transcripts(folder):
+    """Real recordings (LJ Speech), no --transcript: each reference is transcribed, and it says so."""
+    for i in (2, 3):
+        wav, sr = sf.read(env.DATA_DIR / "real_speech" / "ljspeech" / f"LJ001-{i:04d}.flac", dtype="float32")
+        sf.write(folder / f"real{i}.wav", wav, sr)
+    result = run_cli("--text", "A new sentence.", "--reference", "real2.wav", "--reference", "real3.wav",
+                     "--out", "tuned.wav", "--consent", CONSENT, "--checkpoint", "tiny.pt",
+                     "--finetune-steps", "1", cwd=folder)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("no transcript given; recognised (pocketsphinx)") == 2
+    assert (folder / "tuned.wav").exists()

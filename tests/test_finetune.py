@@ -210,10 +210,11 @@ def test_finetune_sets_the_post_filter_only_when_asked(cloner, pairs):
 def test_finetune_rejects_bad_input(cloner, pairs):
     with pytest.raises(finetune.FinetuneError, match="strategy"):
         finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, strategy="lora")
-    with pytest.raises(finetune.FinetuneError, match="pairs"):
+    with pytest.raises(finetune.FinetuneError, match="no recordings given"):
         finetune.finetune(cloner, [], voices.SAMPLE_RATE)
-    with pytest.raises(finetune.FinetuneError, match="transcript"):
-        finetune.finetune(cloner, [pairs[0][0]], voices.SAMPLE_RATE)
+    with pytest.raises(finetune.FinetuneError, match="str transcript or None"):
+        finetune.finetune(cloner, [(pairs[0][0], 42)], voices.SAMPLE_RATE)
+    # a bare waveform is a recording without its transcript: tests/test_transcribe.py
     with pytest.raises(finetune.FinetuneError, match="steps"):
         finetune.finetune(cloner, pairs, voices.SAMPLE_RATE, steps=-1)
 

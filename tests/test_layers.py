@@ -22,7 +22,7 @@ LAYERS = [
     ("text: numbers", ["text.numbers"]),
     ("text: rules", ["text.rules"]),
     ("text: phonemes", ["text.phonemes"]),
-    ("speech and text", ["voices.real", "voices", "text.vocabulary", "text", "text_encoder", "listening"]),
+    ("speech and text", ["voices.real", "voices", "text.vocabulary", "text", "text_encoder", "listening", "transcribe"]),
     ("speaker encoders: input", ["verification", "speaker.features"]),
     ("speaker encoders: networks", ["speaker.model"]),
     ("speaker encoders: training", ["speaker.training", "speaker"]),

@@ -254,10 +254,10 @@ def test_deterministic_and_keyed(utterances):
     assert not np.array_equal(a, c)
     assert safety.detect_watermark(c, sr, key=7)[0] and not safety.detect_watermark(c, sr)[0]
     assert safety.detect_watermark(a, sr) == safety.detect_watermark(a, sr)
-    # float64 in, float32 out; "7" and 7 are different keys
+    # float64 in, float32 out; 7 and "7" are one key (issue 19, tests/test_hostile.py)
     assert safety.embed_watermark(wav.astype(np.float64), sr).dtype == np.float32
     assert np.array_equal(a, safety.embed_watermark(wav, float(sr)))   # 22050.0 is fine
-    assert not np.array_equal(c, safety.embed_watermark(wav, sr, key="7"))
+    assert np.array_equal(c, safety.embed_watermark(wav, sr, key="7"))
 
 
 def test_silence_is_not_marked_and_not_detected(utterances):

@@ -40,7 +40,7 @@ it in this list; ``tests/test_layers.py`` checks it):
 """
 
 from course_utils.cloning.config import (PROFILES, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
-                                         CHECKPOINT_VERSION, CloningError, ClonerConfig)
+                                         CHECKPOINT_VERSION, CloningError, ClonerConfig, DamagedCheckpoint)
 from course_utils.cloning.model import (length_regulate, position_in_symbol, masked_l1,
                                         masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
                                         single_thread, gv_postfilter)
@@ -50,14 +50,14 @@ from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, pr
 from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot)
 from course_utils.cloning.evaluate import (CloningScore, cloning_score, heldout_speakers, evaluate,
                                            real_time_factor)
-from course_utils.cloning.cloner import (VoiceCloner, train)
+from course_utils.cloning.cloner import (PACE_RANGE, VoiceCloner, state_checksum, train)
 
 __all__ = [
     "PROFILES", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
-    "CloningError", "ClonerConfig", "length_regulate", "position_in_symbol",
+    "CloningError", "DamagedCheckpoint", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
     "single_thread", "gv_postfilter", "symbol_ids", "build_vocabulary", "Example",
     "prepare_examples", "collate", "load_speaker_encoder", "utterance_embeddings",
     "mean_embedding", "Speaker", "train_model", "training_corpus", "LiveLossPlot", "CloningScore",
-    "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "VoiceCloner", "train"
+    "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "PACE_RANGE", "VoiceCloner", "state_checksum", "train"
 ]

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 
 from course_utils import audio, env
-from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError
+from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError, DamagedCheckpoint
 from course_utils.cloning.model import AcousticModel, gv_postfilter, single_thread
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
                                        prepare_examples, symbol_ids, utterance_embeddings)
@@ -64,9 +66,9 @@ class VoiceCloner:
         enc = self.speaker_encoder
         encoder_state = None if self.config.speaker_encoder == "pretrained" else enc.checkpoint()
         history = {k: (list(map(float, v)) if isinstance(v, list) else v) for k, v in self.history.items()}
-        return {"version": CHECKPOINT_VERSION, "config": self.config.to_dict(),
-                "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-                "speaker_encoder": encoder_state, "history": history}
+        state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}   # a copy, not a view
+        return {"version": CHECKPOINT_VERSION, "config": self.config.to_dict(), "state_dict": state,
+                "sha256": state_checksum(state), "speaker_encoder": encoder_state, "history": history}
 
     def save(self, path) -> Path:
         """Write :meth:`checkpoint` atomically (temporary file + rename)."""
@@ -74,16 +76,31 @@ class VoiceCloner:
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict) -> "VoiceCloner":
-        """Rebuild a cloner from :meth:`checkpoint`'s dict."""
+        """Rebuild a cloner from :meth:`checkpoint`'s dict, after checking its weights.
+
+        :class:`DamagedCheckpoint` when it is not a cloner's, when the weights' SHA-256 differs
+        from the one written with them, or when a weight has the wrong shape or is NaN/infinite.
+        """
         from course_utils import speaker
 
         if not isinstance(checkpoint, dict) or "config" not in checkpoint or "state_dict" not in checkpoint:
-            raise CloningError("not a cloner checkpoint (no config/state_dict); make one with VoiceCloner.save")
+            raise DamagedCheckpoint("not a cloner checkpoint (no config/state_dict); make one with VoiceCloner.save")
         if checkpoint.get("version") != CHECKPOINT_VERSION:
-            raise CloningError(f"checkpoint version {checkpoint.get('version')} is not {CHECKPOINT_VERSION}: retrain it")
+            raise CloningError(f"checkpoint version {checkpoint.get('version')} is not {CHECKPOINT_VERSION}: "
+                               "it was made by another version of the course; train a new one")
+        state = checkpoint["state_dict"]
+        if "sha256" in checkpoint and state_checksum(state) != checkpoint["sha256"]:
+            raise DamagedCheckpoint("damaged: its weights are not the ones written (SHA-256 differs); the file "
+                                    "was changed after saving (a bad copy or disk)")
+        bad = sum(int((~torch.isfinite(v)).sum()) for v in state.values() if v.is_floating_point())
+        if bad:
+            raise DamagedCheckpoint(f"damaged: {bad} NaN or infinite weight(s)")
         config = ClonerConfig.from_dict(checkpoint["config"])
         model = AcousticModel(config)
-        model.load_state_dict(checkpoint["state_dict"])
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise DamagedCheckpoint(f"damaged: its weights do not fit its configuration ({str(exc)[:300]})") from None
         if checkpoint.get("speaker_encoder") is None:
             encoder = speaker.SpeakerEncoder.pretrained()
         else:
@@ -92,16 +109,21 @@ class VoiceCloner:
 
     @classmethod
     def load(cls, path) -> "VoiceCloner":
-        """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``), checked by
+        :meth:`from_checkpoint`; every error names the file."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no cloner checkpoint at {path}")
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise CloningError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}); "
-                               "delete it and train again") from None
-        return cls.from_checkpoint(checkpoint)
+            raise DamagedCheckpoint(f"{path} is not a cloner checkpoint: torch cannot read it ({type(exc).__name__}: "
+                                    f"{str(exc)[:200]}); give a file written by VoiceCloner.save (notebook 08 "
+                                    "makes one), or a fresh copy of it") from None
+        try:
+            return cls.from_checkpoint(checkpoint)
+        except CloningError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
 
     @staticmethod
     def checkpoint_path(config: ClonerConfig | str = "quick") -> Path:
@@ -112,8 +134,11 @@ class VoiceCloner:
     @classmethod
     def trained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
                 progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                config: ClonerConfig | None = None, seed: int = 0) -> "VoiceCloner":
+                config: ClonerConfig | None = None, seed: int = 0, retrain: bool = False) -> "VoiceCloner":
         """The course cloner of ``profile``: loaded from ``env.cache_dir("cloning")``, else trained and saved.
+
+        A damaged cached checkpoint raises :class:`DamagedCheckpoint` (never overwritten
+        silently); ``retrain=True`` trains a new one over it.
 
         ``seed`` seeds the training run (notebooks 08-11 pass their ``SEED``); each seed has its
         own checkpoint. Training shows a progress bar; ``callback(step, losses)`` sees every step
@@ -121,11 +146,15 @@ class VoiceCloner:
         """
         config = config or ClonerConfig.for_profile(profile, seed=seed)
         path = cls.checkpoint_path(config)
-        if path.exists():
+        if path.exists() and not retrain:
             try:
                 return cls.load(path)
-            except (CloningError, RuntimeError, KeyError):
-                pass  # stale or broken: train again
+            except DamagedCheckpoint as exc:
+                raise DamagedCheckpoint(f"{exc}. It is the course's cached cloner: delete it, or call "
+                                        "VoiceCloner.trained(..., retrain=True) (--retrain on the command line), "
+                                        "to train a new one (minutes on a CPU: notebook 08 measures it)") from None
+            except CloningError as exc:          # another course version's checkpoint: say so, then train
+                print(f"{exc}; training a new one (minutes on a CPU: notebook 08 measures it)", file=sys.stderr)
         if not train_if_missing:
             raise FileNotFoundError(f"no trained cloner at {path}; run notebook 08 or "
                                     f"VoiceCloner.trained(profile={profile!r})")
@@ -196,28 +225,54 @@ class VoiceCloner:
         return self.model.denormalise(out["mel_post"][0]).T.numpy()
 
     def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
-                   pace: float = 1.0) -> tuple[np.ndarray, int]:
+                   pace: float = 1.0, key: int | str | None = None) -> tuple[np.ndarray, int]:
         """``(wav float32, sr)``: ``text`` spoken in ``speaker``'s voice (notebook 08).
 
         The output carries the course's inaudible watermark (``safety.embed_watermark`` with
-        ``safety.DEFAULT_KEY``, notebook 11) unless ``watermark=False``.  Runs on one CPU thread:
+        ``safety.DEFAULT_KEY`` or ``key``, notebook 11) unless ``watermark=False``; a clip too short to
+        carry the mark is padded for marking.  ``pace`` (speaking rate, 1 = as trained) must lie in
+        ``PACE_RANGE``.  Runs on one CPU thread:
         the tensors of one sentence are too small for several threads to pay off, and on a busy
         machine extra threads only wait for each other.
         """
+        _check_pace(pace)
         with single_thread():
             wav = self.vocoder(gv_postfilter(self.mel(text, speaker, pace), self.gv_scale))
         if watermark:
             from course_utils import safety
 
+            key = safety.DEFAULT_KEY if key is None else key
             try:
-                wav = safety.embed_watermark(wav, self.sr, safety.DEFAULT_KEY)
+                wav = safety.embed_watermark(wav, self.sr, key)
             except ValueError:
                 if len(wav) >= safety.MIN_SECONDS * self.sr:
                     raise
                 # too short to carry a mark: pad with silence to the minimum, mark, cut back
                 padded = np.pad(wav, (0, int(safety.MIN_SECONDS * self.sr) - len(wav) + 1))
-                wav = safety.embed_watermark(padded, self.sr, safety.DEFAULT_KEY)[: len(wav)]
+                wav = safety.embed_watermark(padded, self.sr, key)[: len(wav)]
         return wav.astype(np.float32, copy=False), self.sr
+
+
+#: Speaking rates ``synthesize`` accepts: a quarter to four times the trained pace.
+PACE_RANGE = (0.25, 4.0)
+
+
+def _check_pace(pace) -> None:
+    low, high = PACE_RANGE
+    if isinstance(pace, bool) or not isinstance(pace, (int, float, np.floating)) or not low <= pace <= high:
+        raise CloningError(f"pace must be a number from {low} to {high} (1 = the trained speaking rate, "
+                           f"2 = twice as fast), got {pace!r}")
+
+
+def state_checksum(state: dict) -> str:
+    """SHA-256 of a state dict's names, shapes and bytes: written into every checkpoint, checked on load
+    (used by cloning.cloner.VoiceCloner)."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.numpy().tobytes() if tensor.dtype != torch.bfloat16 else tensor.float().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,

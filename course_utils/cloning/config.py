@@ -25,6 +25,11 @@ class CloningError(ValueError):
     """
 
 
+class DamagedCheckpoint(CloningError):
+    """A checkpoint file that is unreadable, not a cloner's, or whose weights are not the ones
+    written (checksum, shapes, NaN) (used by cloning.cloner.VoiceCloner)."""
+
+
 # ----------------------------------------------------------------------------------------------
 # configuration
 # ----------------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def cloning_score(clones: dict, references: dict, own: dict, encoder=None) -> Cl
     utterances, ``references`` the recordings that make the speaker's embedding (the ones the
     cloner enrolled from), ``own`` other recordings of the same speaker (not in the references).
     With cosine similarities to the speaker's embedding (from ``encoder``, by default the
-    pretrained one, which the synthesiser never saw)::
+    pretrained one, which is also the encoder the default cloner is conditioned on, so not an
+    independent judge: notebook 10 adds the course's own encoder)::
 
         score(s) = (sim(clone, s) - sim(other speakers, s)) / (sim(own recording, s) - sim(other, s))
 

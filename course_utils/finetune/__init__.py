@@ -55,19 +55,20 @@ the loop) and :mod:`~course_utils.finetune.sweep` (strategies compared on held-o
 throughput); every public name is re-exported here.
 """
 
-from course_utils.finetune.alignment import (Alignment, FinetuneError, align, align_features, boundary_error_ms,
+from course_utils.finetune.alignment import (PHONEME_RATE, Alignment, FinetuneError, align, align_features,
+                                             boundary_error_ms, check_speaking_rate,
                                              corpus_alignment_errors, stretch_durations, warp_durations)
 from course_utils.finetune.adapters import Adapter, AdaptedBlock, add_adapters, count_parameters
-from course_utils.finetune.tune import (DEFAULT_STEPS, GV_SENTENCES, LEARNING_RATES, STRATEGIES, FinetuneResult,
-                                        finetune, gv_scale, prepare)
+from course_utils.finetune.tune import (DEFAULT_STEPS, GV_SENTENCES, LEARNING_RATES, MAX_STEPS, STRATEGIES,
+                                        FinetuneResult,
+                                        finetune, gv_scale, prepare, transcribe_missing)
 from course_utils.finetune.sweep import (heldout_data, parameters_equal, score_strategy, state_fingerprint,
                                          throughput_rows)
 
 __all__ = [
-    "Alignment", "FinetuneError", "align", "align_features", "boundary_error_ms", "corpus_alignment_errors",
-    "stretch_durations", "warp_durations",
-    "Adapter", "AdaptedBlock", "add_adapters", "count_parameters",
-    "DEFAULT_STEPS", "GV_SENTENCES", "LEARNING_RATES", "STRATEGIES", "FinetuneResult", "finetune", "gv_scale",
-    "prepare",
+    "PHONEME_RATE", "Alignment", "FinetuneError", "align", "check_speaking_rate", "align_features",
+    "boundary_error_ms", "corpus_alignment_errors", "stretch_durations", "warp_durations", "Adapter",
+    "AdaptedBlock", "add_adapters", "count_parameters", "DEFAULT_STEPS", "GV_SENTENCES", "LEARNING_RATES",
+    "MAX_STEPS", "STRATEGIES", "FinetuneResult", "finetune", "gv_scale", "prepare", "transcribe_missing",
     "heldout_data", "parameters_equal", "score_strategy", "state_fingerprint", "throughput_rows",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils import audio
+from course_utils import audio, transcribe
 from course_utils.cloning.model import AcousticModel
 from course_utils.cloning.data import Example, Speaker, collate, symbol_ids
 from course_utils.finetune.alignment import FinetuneError, align
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # for type hints only: the cloner sits above this package (cl
 STRATEGIES = ("zero-shot", "embedding", "adapter", "full")
 #: Default optimiser steps per profile (a few seconds on 2 CPU cores for 5 utterances in quick).
 DEFAULT_STEPS = {"quick": 60, "full": 300}
+#: Most optimiser steps one fine-tuning may take (10x the full profile's; more only over-fits 5 recordings).
+MAX_STEPS = 3000
 #: Learning rates per strategy (AdamW).
 LEARNING_RATES = {"embedding": 3e-2, "adapter": 1e-2, "full": 5e-4}
 #: Sentences the cloner speaks to measure its own variance in :func:`gv_scale`.
@@ -56,29 +58,50 @@ class FinetuneResult:
 def prepare(cloner: VoiceCloner, pairs, sr: int) -> tuple[list, Speaker, float]:
     """Check ``pairs`` of ``(wav, transcript)``, enrol the speaker, align each pair into an Example
     (used by finetune.finetune)."""
-    pairs = _check_pairs(pairs)
+    pairs = transcribe_missing(_check_pairs(pairs), sr)
     start = time.perf_counter()
     voice = cloner.enroll([w for w, _ in pairs], sr)
     examples = []
-    for wav, text in pairs:
-        result = align(cloner, wav, sr, text, speaker=voice)
+    for i, (wav, text) in enumerate(pairs, 1):
+        result = align(cloner, wav, sr, text, speaker=voice, name=f"recording {i} of {len(pairs)}")
         examples.append(Example("target", torch.tensor(symbol_ids(result.symbols, cloner.config.symbols)),
-                                        torch.from_numpy(result.durations),
-                                        torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
+                                torch.from_numpy(result.durations),
+                                torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
     return examples, voice, time.perf_counter() - start
 
 
+def transcribe_missing(pairs: list, sr: int) -> list[tuple[np.ndarray, str]]:
+    """``pairs`` with every ``None`` transcript recognised by :func:`transcribe.transcribe`, and a
+    line saying so for each (used by finetune.finetune)."""
+    out = []
+    for i, (wav, text) in enumerate(pairs, 1):
+        if text is None:
+            heard = transcribe.transcribe(wav, sr, name=f"recording {i} of {len(pairs)}")
+            print(f"recording {i} of {len(pairs)}: no transcript given; recognised (pocketsphinx) as "
+                  f"{heard.text!r}")
+            text = heard.text
+        out.append((wav, text))
+    return out
+
+
 def _check_pairs(pairs) -> list:
-    if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[1], str):
+    """``[(wav, transcript or None), ...]`` from pairs, a single pair, bare waveforms or one waveform."""
+    if isinstance(pairs, (np.ndarray, torch.Tensor)) and np.ndim(pairs) == 1:
         pairs = [pairs]
-    pairs = list(pairs)
+    if isinstance(pairs, tuple) and len(pairs) == 2 and (pairs[1] is None or isinstance(pairs[1], str)):
+        pairs = [pairs]
+    pairs = [(p, None) if isinstance(p, (np.ndarray, torch.Tensor)) else p for p in pairs]
     if not pairs:
-        raise FinetuneError("no (wav, transcript) pairs given: pass at least one recording and its text")
+        raise FinetuneError("no recordings given: pass at least one (wav, transcript) pair (transcript None: "
+                            "the recording is transcribed for you)")
     for i, pair in enumerate(pairs):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], str)):
-            raise FinetuneError(f"pair {i + 1} must be (wav, transcript) with a str transcript, "
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and (pair[1] is None or isinstance(pair[1], str))):
+            raise FinetuneError(f"pair {i + 1} must be (wav, transcript) with a str transcript or None, "
                                 f"got {type(pair).__name__}")
-    return pairs
+        if isinstance(pair[1], str) and not pair[1].strip():
+            raise FinetuneError(f"pair {i + 1}: the transcript is empty; give the words, or None to have them "
+                                "recognised")
+    return [tuple(p) for p in pairs]
 
 
 def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "full",
@@ -88,6 +111,9 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
              callback: Callable[[int, "VoiceCloner"], None] | None = None) -> VoiceCloner:
     """Adapt ``cloner`` to the voice of ``pairs`` = ``[(wav, transcript), ...]``; return a new cloner
     (notebook 09).
+
+    A transcript may be ``None`` (or a pair a bare waveform): the recording is then transcribed
+    offline (:func:`transcribe_missing`), and a line says what was heard.
 
     ``cloner`` is never modified: the model is deep-copied first (``copy.deepcopy``), and only the
     copy is trained.  The returned cloner has ``finetuned_speaker`` (pass it to ``synthesize``)
@@ -105,8 +131,9 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
     if strategy not in STRATEGIES:
         raise FinetuneError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     steps = DEFAULT_STEPS.get(cloner.config.profile, 40) if steps is None else int(steps)
-    if steps < 0:
-        raise FinetuneError(f"steps must be >= 0, got {steps}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise FinetuneError(f"steps must be from 0 to {MAX_STEPS} (the full profile uses {DEFAULT_STEPS['full']}), "
+                            f"got {steps}")
     if accumulate < 1 or batch_size < 1:
         raise FinetuneError(f"batch_size and accumulate must be >= 1, got {batch_size}, {accumulate}")
     device = env.pick_device(device)
@@ -115,6 +142,7 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
         examples, align_seconds = [], 0.0                 # nothing to train: enrol only
         voice = cloner.enroll([w for w, _ in pairs], sr)
     else:
+        pairs = transcribe_missing(pairs, sr)
         examples, voice, align_seconds = prepare(cloner, pairs, sr)
 
     model = copy.deepcopy(cloner.model)          # the original's weights are never touched
@@ -143,7 +171,7 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
     tuned.finetuned_speaker = _speaker_from(emb_param, voice)
     if postfilter:
         tuned.gv_scale = gv_scale(tuned, tuned.finetuned_speaker, [w for w, _ in pairs], sr,
-                                  exclude=[t for _, t in pairs])
+                                  exclude=[t for _, t in pairs if t])
     seconds = time.perf_counter() - start - callback_seconds     # not the callback's work
     tuned.finetune_result = FinetuneResult(strategy, steps if trainable else 0, count_parameters(trainable),
                                            seconds, losses, align_seconds, str(device), tuned.gv_scale)

@@ -43,12 +43,13 @@ every public name is re-exported here.
 
 from course_utils.safety.consent import ConsentError, ConsentRecord, HOW_TO_CONSENT, require_consent
 from course_utils.safety.watermark import (BAND_HZ, DEFAULT_KEY, HIGH_HZ, HOP_S, LOW_HZ, MAX_ALPHA, MIN_SECONDS, MIN_SR,
-                                           N_BANDS, SHAPING, THRESHOLD, WORK_SR, WSR_DB, detect_watermark,
+                                           N_BANDS, SHAPING, THRESHOLD, WORK_SR, WSR_DB, canonical_key,
+                                           detect_watermark,
                                            embed_watermark, robustness_attacks, watermark_to_signal_db)
 
 __all__ = [
     "ConsentError", "ConsentRecord", "HOW_TO_CONSENT", "require_consent",
     "BAND_HZ", "DEFAULT_KEY", "HIGH_HZ", "HOP_S", "LOW_HZ", "MAX_ALPHA", "MIN_SECONDS", "MIN_SR", "N_BANDS", "SHAPING",
-    "THRESHOLD", "WORK_SR", "WSR_DB", "detect_watermark", "embed_watermark", "robustness_attacks",
+    "THRESHOLD", "WORK_SR", "WSR_DB", "canonical_key", "detect_watermark", "embed_watermark", "robustness_attacks",
     "watermark_to_signal_db",
 ]

@@ -46,10 +46,21 @@ def _check_audio(wav: object, sr: object, what: str) -> tuple[np.ndarray, int]:
     return wav, sr
 
 
+def canonical_key(key: int | str) -> str:
+    """The one form of a watermark key: its text, so ``123``, ``"123"`` and ``np.int64(123)`` are one key
+    (used by safety.embed_watermark, safety.detect_watermark).
+
+    Integers (Python's or NumPy's) become their decimal digits, strings (``str``, ``np.str_``)
+    stay as they are; anything else (a float, a bool, bytes, None) raises ``ValueError``.
+    """
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer, str)):
+        raise ValueError(f"key must be an int or a str (the same key either way: 123 is '123'), "
+                         f"got {type(key).__name__}")
+    return str(int(key)) if isinstance(key, (int, np.integer)) else str(key)
+
+
 def _key_seed(key: int | str) -> int:
-    if isinstance(key, bool) or not isinstance(key, (int, np.integer, str)):
-        raise ValueError(f"key must be an int or a str, got {type(key).__name__}")
-    digest = hashlib.sha256(f"{type(key).__name__}:{key}".encode()).digest()
+    digest = hashlib.sha256(f"str:{canonical_key(key)}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 

@@ -1,0 +1,103 @@
+"""Transcripts for recordings that come without one: offline recognition with pocketsphinx (notebook 09).
+
+The ``pocketsphinx`` wheel ships CMU's US-English acoustic model, pronouncing dictionary and a
+3-gram language model, so a recording can be turned into words on any machine, offline::
+
+    from course_utils import transcribe
+    result = transcribe.transcribe(wav, sr)      # Transcript(text='in being comparatively modern', ...)
+    transcribe.word_error_rate("in being comparatively modern", result.text)
+
+Fine-tuning (``finetune.finetune``) calls it for every recording whose transcript is ``None``
+and says so. The recogniser is small and old-fashioned (a hidden-Markov model, 2015): on the 32
+LJ Speech recordings in ``data/real_speech`` it gets about one word in five wrong
+(``python -m benchmarks real_voices`` records the rate), so a transcript you type is better
+than one it guesses; a wrong word costs the fine-tuning a little, a recording that is not
+speech is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from course_utils import audio
+
+#: The recogniser's sample rate (its acoustic model's).
+SAMPLE_RATE = 16_000
+#: Less speech than this (after trimming silence) is too little to recognise.
+MIN_SPEECH_SECONDS = 0.5
+
+
+class TranscriptionError(audio.AudioError):
+    """A recording that cannot be transcribed (too short, silent, no words heard) (used by transcribe.transcribe)."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What :func:`transcribe` heard: the words, the seconds of speech and of computing (used by transcribe.transcribe)."""
+
+    text: str
+    speech_seconds: float
+    compute_seconds: float
+
+    @property
+    def words(self) -> list[str]:
+        """The recognised words, in order."""
+        return self.text.split()
+
+
+def _decoder():
+    """A fresh recogniser (0.6 s to load): one kept between recordings adapts its noise and
+    cepstral-mean estimates to what it heard, so the same audio could give other words."""
+    from pocketsphinx import Decoder
+
+    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+
+
+def transcribe(wav, sr: int, name: str = "recording") -> Transcript:
+    """The words of an English recording, recognised offline (notebook 09).
+
+    Raises :class:`TranscriptionError` (an ``audio.AudioError``) naming ``name`` when the
+    recording holds less than ``MIN_SPEECH_SECONDS`` of sound above the silence threshold or the
+    recogniser hears no word in it (noise, music, another language).
+    """
+    wav = audio.check_wav(wav, sr, name=name, allow_silent=False)
+    start, end = audio.speech_bounds(wav, sr, "energy")
+    speech = (end - start) / sr
+    if speech < MIN_SPEECH_SECONDS:
+        raise TranscriptionError(f"{name}: too short to transcribe: {speech:.2f} s of sound, at least "
+                                 f"{MIN_SPEECH_SECONDS} s needed; record a whole sentence")
+    x = audio.resample(wav, sr, SAMPLE_RATE)
+    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    tic = time.perf_counter()
+    decoder = _decoder()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    text = " ".join(re.sub(r"\(\d+\)$", "", w) for w in (hyp.hypstr if hyp else "").split())
+    if not text:
+        raise TranscriptionError(f"{name}: the recogniser heard no words in {speech:.1f} s of sound; is it "
+                                 "English speech? Give its transcript yourself")
+    return Transcript(text, speech, time.perf_counter() - tic)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", " ")).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / words of ``reference``, on lower-case words (notebook 09)."""
+    ref, hyp = _words(reference), _words(hypothesis)
+    if not ref:
+        raise ValueError("the reference has no words to compare with")
+    row = np.arange(len(hyp) + 1)
+    for i, r in enumerate(ref, 1):
+        prev, row = row, np.empty_like(row)
+        row[0] = i
+        for j, h in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
+    return float(row[-1]) / len(ref)

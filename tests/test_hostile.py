@@ -1,0 +1,243 @@
+"""Issue 19: hostile or careless input gets a clear error, a stated warning or a correct result,
+never a silent wrong one. Each test names the finding it covers (issue 19's numbering)."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from course_utils import safety
+
+TODAY = dt.date.today()
+YESTERDAY = (TODAY - dt.timedelta(days=1)).isoformat()
+
+
+# -- 2. one key type for watermarks -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def speech():
+    from course_utils import voices
+    utt = voices.synthesize("A sentence long enough to carry a watermark.", voices.VoiceSpec())
+    return utt.wav, utt.sr
+
+
+def test_2_watermark_keys_123_mean_the_same_key_in_any_type(speech):
+    wav, sr = speech
+    marked = safety.embed_watermark(wav, sr, "123")
+    for key in (123, "123", np.int64(123), np.str_("123"), np.int32(123)):
+        found, z = safety.detect_watermark(marked, sr, key)
+        assert found, (key, z)
+        assert np.array_equal(marked, safety.embed_watermark(wav, sr, key)), key
+    assert not safety.detect_watermark(marked, sr, "124")[0]
+    with pytest.raises(ValueError, match="key"):
+        safety.embed_watermark(wav, sr, 1.5)
+
+
+# -- 3. consent files parsed strictly ---------------------------------------------------------
+
+def _file(tmp_path, text, name="consent.txt"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = f"speaker: Ada Lovelace\ngranted_by: Ada Lovelace\ndate: {YESTERDAY}\npurpose: cloning my voice for the demo\n"
+
+
+def test_3_a_good_consent_file_is_accepted(tmp_path):
+    assert safety.require_consent(consent_file=_file(tmp_path, GOOD)).speaker == "Ada Lovelace"
+
+
+@pytest.mark.parametrize("text, match", [
+    (GOOD + "expires: 2020-01-01\nexpires:\n", r"line 6: .*expires.* twice"),
+    (GOOD + "expires:\n", r"line 5: .*expires.* empty"),
+    (GOOD + "speaker: Grace Hopper\n", r"line 5: .*speaker.* twice"),
+    (GOOD + "colour: blue\n", r"line 5: unknown field 'colour'"),
+    ("\ufeff" + GOOD, r"line 1: .*byte-order mark"),
+])
+def test_3_consent_files_with_duplicates_unknown_fields_or_a_bom_are_refused(tmp_path, text, match):
+    with pytest.raises(safety.ConsentError, match=match):
+        safety.require_consent(consent_file=_file(tmp_path, text))
+
+
+def test_3_json_consent_with_a_duplicate_key_is_refused(tmp_path):
+    text = ('{"speaker": "Ada Lovelace", "speaker": "Grace Hopper", "granted_by": "Ada Lovelace", '
+            f'"date": "{YESTERDAY}", "purpose": "cloning my voice for the demo"}}')
+    with pytest.raises(safety.ConsentError, match="'speaker' twice"):
+        safety.require_consent(consent_file=_file(tmp_path, text, "consent.json"))
+
+
+def test_3_statement_and_file_by_different_people_are_refused(tmp_path):
+    statement = f"I, Grace Hopper, consent to cloning my voice for the demo on {YESTERDAY}"
+    with pytest.raises(safety.ConsentError, match="Grace Hopper.*Ada Lovelace"):
+        safety.require_consent(statement, _file(tmp_path, GOOD))
+
+
+# -- 4. consent judged by what it says, not only by its form ----------------------------------
+
+@pytest.mark.parametrize("statement, match", [
+    (f"I, Ada Lovelace, consent to absolutely nothing, and I forbid cloning my voice, on {YESTERDAY}",
+     "does not grant"),
+    (f"I, Ada Lovelace, consent to no cloning of my voice whatsoever on {YESTERDAY}", "does not grant"),
+    ("I, Ada Lovelace, consent to cloning my voice for the demo on 0001-01-01", "not a plausible date"),
+    ("I, Ada Lovelace, consent to cloning my voice for the demo on 11/10/2026", "ambiguous"),
+])
+def test_4_consent_that_refuses_or_is_ambiguous_is_refused(statement, match):
+    with pytest.raises(safety.ConsentError, match=match):
+        safety.require_consent(statement)
+
+
+def test_4_names_in_any_script_and_unambiguous_dates_are_accepted():
+    record = safety.require_consent(f"I, 李明, consent to cloning my voice for the demo on {YESTERDAY}")
+    assert record.speaker == "李明"
+    day = TODAY - dt.timedelta(days=20)
+    if day.day > 12:            # 25/11/2026 can only be day-first
+        record = safety.require_consent(f"I, Ada Lovelace, consent to cloning my voice on {day:%d/%m/%Y}")
+        assert record.date == day.isoformat()
+
+
+# -- 1 and 7. damaged checkpoints ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    import torch
+
+    from course_utils import cloning, speaker
+
+    torch.manual_seed(0)
+    model = cloning.AcousticModel(cloning.ClonerConfig.tiny(speaker_dim=256))
+    with torch.no_grad():                          # about a second of audio whatever the text
+        model.duration.out.bias.fill_(np.log1p(20.0))
+    cloner = cloning.VoiceCloner(model, speaker.SpeakerEncoder.pretrained())
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    cloner.save(path)
+    return cloner, path
+
+
+def _flip_bytes(path, out, n=4096, seed=0):
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(seed)
+    start = len(data) // 2
+    for i in rng.choice(np.arange(start, len(data) - 16), size=n, replace=False):
+        data[i] ^= 0xFF
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_1_a_checkpoint_with_flipped_bytes_is_refused_with_its_path(tiny, tmp_path):
+    from course_utils import cloning
+
+    _, path = tiny
+    bad = _flip_bytes(path, tmp_path / "flipped.pt")
+    assert bad.stat().st_size == path.stat().st_size
+    with pytest.raises(cloning.CloningError, match=r"flipped\.pt.*(damaged|not a cloner checkpoint)") as info:
+        cloning.VoiceCloner.load(bad)
+    assert "train" in str(info.value) or "copy" in str(info.value)
+
+
+def test_1_a_checkpoint_with_non_finite_weights_is_refused(tiny, tmp_path):
+    import torch
+
+    from course_utils import cloning
+
+    cloner, _ = tiny
+    checkpoint = cloner.checkpoint()
+    name = next(k for k, v in checkpoint["state_dict"].items() if v.is_floating_point() and v.numel() > 1)
+    checkpoint["state_dict"][name][0] = float("nan")
+    checkpoint.pop("sha256", None)                 # as if written by a tool that does not checksum
+    torch.save(checkpoint, tmp_path / "nan.pt")
+    with pytest.raises(cloning.CloningError, match=r"nan\.pt.*NaN or infinite"):
+        cloning.VoiceCloner.load(tmp_path / "nan.pt")
+
+
+def test_7_a_damaged_cached_checkpoint_is_not_retrained_over_silently(tiny, tmp_path, monkeypatch):
+    from course_utils import cloning
+
+    cloner, path = tiny
+    cached = cloning.VoiceCloner.checkpoint_path(cloner.config)
+    monkeypatch.setattr(cloning.ClonerConfig, "checkpoint_path", lambda self: tmp_path / "cached.pt")
+    _flip_bytes(path, tmp_path / "cached.pt")
+    before = (tmp_path / "cached.pt").read_bytes()
+    trained = []
+    monkeypatch.setattr(cloning.cloner, "train", lambda *a, **k: trained.append(1) or cloner)
+    with pytest.raises(cloning.CloningError, match=r"cached\.pt.*retrain=True"):
+        cloning.VoiceCloner.trained(config=cloner.config)
+    assert not trained and (tmp_path / "cached.pt").read_bytes() == before
+    cloning.VoiceCloner.trained(config=cloner.config, retrain=True, progress=False)
+    assert trained == [1]
+    assert cached is not None
+
+
+def test_7_a_wav_given_as_checkpoint_gets_the_right_advice(tmp_path):
+    import soundfile as sf
+
+    from course_utils import cloning
+
+    sf.write(tmp_path / "my.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(cloning.CloningError, match="my.wav.*not a cloner checkpoint") as info:
+        cloning.VoiceCloner.load(tmp_path / "my.wav")
+    assert "delete it" not in str(info.value)
+
+
+# -- 8. a short text on the command line ----------------------------------------------------------
+
+def test_8_clone_says_a_short_text_with_a_watermark_key(tiny, tmp_path):
+    """`clone --text "Hi."` used to fail: the command line marked the clip without the padding
+    that synthesize applies; now synthesize marks it, with the key given."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+    import torch
+
+    from course_utils import cloning, env, voices
+
+    cloner, _ = tiny
+    short = cloning.VoiceCloner(cloning.AcousticModel(cloner.config), cloner.speaker_encoder)
+    short.model.load_state_dict(cloner.model.state_dict())
+    with torch.no_grad():
+        short.model.duration.out.bias.fill_(np.log1p(2.0))            # two frames per phoneme
+    short.save(tmp_path / "short.pt")
+    utt = voices.synthesize("A reference sentence for the voice, long enough.", voices.VoiceSpec())
+    sf.write(tmp_path / "ref.wav", utt.wav, utt.sr)
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils", "clone", "--text", "Hi.", "--reference", "ref.wav", "--out", "hi.wav",
+         "--checkpoint", "short.pt", "--watermark-key", "123",
+         "--consent", f"I, Ada Lovelace, consent to cloning my voice for the test suite on {YESTERDAY}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+                                                                        "PYTHONPATH": str(env.REPO_ROOT)})
+    assert result.returncode == 0, result.stderr[-1500:]
+    wav, sr = sf.read(tmp_path / "hi.wav")
+    assert 0 < len(wav) < safety.MIN_SECONDS * sr          # shorter than a mark needs: padded to mark it
+
+
+# -- 9. unbounded requests -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pace", [0, -1, float("nan"), float("inf"), 1e6, "fast"])
+def test_9_pace_outside_its_range_is_refused(tiny, pace):
+    from course_utils import cloning
+
+    cloner, _ = tiny
+    voice = np.ones(256, np.float32) / 16
+    with pytest.raises(cloning.CloningError, match="pace"):
+        cloner.synthesize("Hello there.", voice, pace=pace)
+
+
+def test_9_fine_tuning_steps_are_bounded(tiny):
+    from course_utils import finetune, voices
+
+    cloner, _ = tiny
+    utt = voices.synthesize("A reference sentence for the voice.", voices.VoiceSpec())
+    with pytest.raises(finetune.FinetuneError, match="steps"):
+        finetune.finetune(cloner, [(utt.wav, utt.text if hasattr(utt, "text") else "A reference sentence for the voice.")],
+                          utt.sr, steps=10 ** 9)
+
+
+# -- smaller: a waveform without its sample rate is not an embedding -----------------------------
+
+def test_secs_refuses_a_waveform_given_without_its_rate():
+    from course_utils import metrics
+
+    wav = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    with pytest.raises(ValueError, match=r"waveform.*\(wav, sr\)"):
+        metrics.secs(wav, wav)

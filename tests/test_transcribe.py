@@ -1,0 +1,85 @@
+"""The offline recogniser (pocketsphinx) on a real voice, its refusals, and fine-tuning from
+recordings without transcripts (notebook 09, issue 14). Real speech: data/real_speech/ljspeech."""
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from course_utils import audio, cloning, env, finetune, speaker, transcribe
+
+LJ = env.DATA_DIR / "real_speech" / "ljspeech"
+
+
+def lj(i: int):
+    wav, sr = sf.read(LJ / f"LJ001-{i:04d}.flac", dtype="float32")
+    return wav, sr
+
+
+@pytest.fixture(scope="module")
+def truth():
+    with open(LJ / "metadata.csv", encoding="utf-8") as f:
+        return {row[0]: row[1] for row in csv.reader(f, delimiter="|", quoting=csv.QUOTE_NONE)}
+
+
+def test_recognises_a_real_voice(truth):
+    """Measured on all 32 recordings: 19.5 % of words wrong (benchmarks/bench_real_voices.py);
+    these three hold 51 words."""
+    errors = [transcribe.word_error_rate(truth[f"LJ001-{i:04d}"], transcribe.transcribe(*lj(i)).text)
+              for i in (1, 3, 4)]
+    assert np.mean(errors) < 0.4, errors
+
+
+def test_same_audio_same_words_whatever_came_before():
+    a, b = lj(2), lj(1)
+    first = transcribe.transcribe(*a).text
+    transcribe.transcribe(*b)
+    assert transcribe.transcribe(*a).text == first
+
+
+@pytest.mark.parametrize("wav, match", [
+    ((0.1 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32), "heard no words"),
+    ((0.3 * np.sin(np.arange(48000) * 2 * np.pi * 440 / 16000)).astype(np.float32), "heard no words"),
+    (np.zeros(48000, np.float32), "silent"),
+    (lj(2)[0][:4000], "too short to transcribe"),
+])
+def test_what_cannot_be_transcribed_is_refused(wav, match):
+    sr = 22050 if wav.size == 4000 else 16000
+    with pytest.raises(audio.AudioError, match=match) as info:
+        transcribe.transcribe(wav, sr, name="take 3")
+    assert "take 3" in str(info.value)
+
+
+def test_word_error_rate():
+    assert transcribe.word_error_rate("The cat sat.", "the cat sat") == 0.0
+    assert transcribe.word_error_rate("the cat sat", "the bat") == pytest.approx(2 / 3)
+    assert transcribe.word_error_rate("a b", "a x b y") == 1.0           # two insertions
+    with pytest.raises(ValueError, match="no words"):
+        transcribe.word_error_rate("...", "a")
+
+
+@pytest.fixture(scope="module")
+def tiny_cloner():
+    torch.manual_seed(0)
+    return cloning.VoiceCloner(cloning.AcousticModel(cloning.ClonerConfig.tiny(speaker_dim=256)),
+                               speaker.SpeakerEncoder.pretrained())
+
+
+def test_finetune_transcribes_what_has_no_transcript_and_says_so(tiny_cloner, capsys):
+    (a, sr), (b, _) = lj(2), lj(3)
+    tuned = finetune.finetune(tiny_cloner, [(a, None), b], sr, steps=1, postfilter=False)
+    said = capsys.readouterr().out
+    assert "recording 1 of 2: no transcript given; recognised (pocketsphinx) as" in said
+    assert "recording 2 of 2: no transcript given" in said
+    assert tuned.finetune_result.steps == 1
+
+
+@pytest.mark.parametrize("text", ["Banana.", " ".join(["a long paragraph that was never read"] * 12)])
+def test_finetune_refuses_a_transcript_that_cannot_be_the_recording(tiny_cloner, text):
+    (a, sr), (b, _) = lj(2), lj(4)
+    with pytest.raises(finetune.FinetuneError, match=r"recording 2 of 2: the transcript has \d+ phonemes"):
+        finetune.finetune(tiny_cloner, [(a, "in being comparatively modern."), (b, text)], sr, steps=1)
+    with pytest.raises(finetune.FinetuneError, match="transcript is empty"):
+        finetune.finetune(tiny_cloner, [(a, "  ")], sr, steps=1)
