@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, Union
@@ -287,6 +288,93 @@ def trim_silence(wav: np.ndarray, sr: int, method: str = "energy", **options) ->
     """Cut leading and trailing silence; options as in :func:`speech_bounds` (notebook 04)."""
     start, end = speech_bounds(wav, sr, method, **options)
     return np.asarray(wav, dtype=np.float32)[start:end].copy()
+
+
+#: What :func:`check_speech` expects of a voice recording (measured: see its docstring).
+MIN_VOICED_SHARE = 0.02
+MIN_PITCH_SPREAD_SEMITONES = 0.2
+NARROW_BAND_HZ = 5000.0
+MAX_CLIPPED_SHARE = 0.001
+
+
+def check_speech(wav: np.ndarray, sr: int, name: str = "audio") -> dict:
+    """Is this a usable recording of a voice? Raise :class:`AudioError` or warn, with the measured reason
+    (used by cloning.cloner.VoiceCloner.enroll).
+
+    Refused: a sample rate below 16 kHz; float samples beyond full scale (a file not scaled to
+    [-1, 1]); sound whose frames are mostly not voiced (periodic between 60 and 400 Hz: noise,
+    clicks); a steady tone (voiced, but its pitch never moves). Warned: a narrow band (less than
+    0.01 % of the energy above ``NARROW_BAND_HZ``: a telephone or a low-pass), clipping (more than
+    0.1 % of the samples at full scale). Measured (voiced share of the sounding frames): clean
+    espeak-ng speech 41-94 %, with white noise at 10 dB SNR 29 % or more, at 0 dB SNR 4 % or more;
+    2-s parts of LibriSpeech readings 8 % or more, with a pitch spread over 0.37 semitones; white
+    noise 0 %; a pure tone 100 % voiced with no spread. The thresholds sit in the gaps, at about
+    half the lowest speech.
+    Returns the measurements: ``voiced`` (share), ``pitch_spread`` (semitones), ``bandwidth_hz``,
+    ``clipped`` (share) and ``peak``.
+    """
+    wav = check_wav(wav, sr, name=name, allow_silent=False)
+    if sr < 16000:
+        raise AudioError(f"{name}: recorded at {sr} Hz; the cloner needs 16000 Hz or more (a telephone or "
+                         "8 kHz recording lacks the upper half of the voice): record again at 16 kHz or above")
+    peak = float(np.max(np.abs(wav)))
+    if peak > 1.001:
+        raise AudioError(f"{name}: peaks at {peak:.0f} times full scale: float samples must lie in [-1, 1]; "
+                         "divide by the peak (wav / abs(wav).max()) or export the file again")
+    voiced, spread = _voicing(resample(wav, sr, 16000))
+    if voiced < MIN_VOICED_SHARE:
+        raise AudioError(f"{name}: not speech: {100 * voiced:.1f} % of its sounding frames are voiced "
+                         f"(speech, even in loud noise, has 4 % or more); is it noise or clicks?")
+    if voiced > 0.8 and spread < MIN_PITCH_SPREAD_SEMITONES:
+        raise AudioError(f"{name}: a steady tone, not speech: its pitch moves by {spread:.2f} semitones "
+                         "(a voice moves by several)")
+    bandwidth = _bandwidth(wav, sr)
+    clipped = float(np.mean(np.abs(wav) >= 0.999))
+    if bandwidth < NARROW_BAND_HZ:
+        warnings.warn(f"{name} is narrow-band: less than 0.01 % of its energy lies above {bandwidth / 1000:.1f} kHz "
+                      "(a telephone line or a low-pass filter?); the clone will sound muffled", stacklevel=2)
+    if clipped > MAX_CLIPPED_SHARE:
+        warnings.warn(f"{name} is clipped: {100 * clipped:.1f} % of the samples sit at full scale; the "
+                      "distortion goes into the voice: record it less loud", stacklevel=2)
+    return {"voiced": voiced, "pitch_spread": spread, "bandwidth_hz": bandwidth, "clipped": clipped, "peak": peak}
+
+
+def _voicing(x: np.ndarray, sr: int = 16000) -> tuple[float, float]:
+    """(share of sounding 40-ms frames that are periodic at 60-400 Hz, spread of their pitch in semitones)."""
+    frame, hop = int(0.04 * sr), int(0.02 * sr)
+    if len(x) < frame:
+        return 0.0, 0.0
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), frame)[::hop]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    energy = (frames ** 2).sum(axis=1)
+    sounding = energy > energy.max() * 10 ** (-40 / 10)
+    spectrum = np.fft.rfft(frames[sounding], n=2 * frame)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2)[:, :frame]
+    ac = ac / np.maximum(ac[:, :1], 1e-12)
+    lo, hi = sr // 400, sr // 60
+    lags = lo + np.argmax(ac[:, lo:hi], axis=1)
+    rows = np.arange(len(ac))
+    strength = ac[rows, lags]
+    is_voiced = strength > 0.5
+    if not is_voiced.any():
+        return 0.0, 0.0
+    left, right = ac[rows, lags - 1], ac[rows, lags + 1]      # parabolic interpolation: sub-sample lags
+    bend = left - 2 * strength + right
+    shift = np.where(bend < 0, 0.5 * (left - right) / np.where(bend < 0, bend, -1.0), 0.0)
+    exact = lags + np.clip(shift, -0.5, 0.5)
+    pitch = 12 * np.log2(sr / exact[is_voiced])
+    return float(is_voiced.mean()), float(np.percentile(pitch, 90) - np.percentile(pitch, 10))
+
+
+def _bandwidth(wav: np.ndarray, sr: int) -> float:
+    """Frequency above which 0.01 % of the energy lies (the average spectrum of 32-ms frames)."""
+    n = 1 << int(np.ceil(np.log2(0.032 * sr)))
+    if len(wav) < n:
+        return sr / 2
+    frames = np.lib.stride_tricks.sliding_window_view(wav.astype(np.float64), n)[:: n // 2]
+    power = (np.abs(np.fft.rfft(frames * np.hanning(n), axis=1)) ** 2).mean(axis=0)
+    cumulative = np.cumsum(power) / max(power.sum(), 1e-30)
+    return float(np.fft.rfftfreq(n, 1 / sr)[min(np.searchsorted(cumulative, 0.9999), len(power) - 1)])
 
 
 # --------------------------------------------------------------------------- loudness

@@ -9,8 +9,8 @@ The ``pocketsphinx`` wheel ships CMU's US-English acoustic model, pronouncing di
 
 Fine-tuning (``finetune.finetune``) calls it for every recording whose transcript is ``None``
 and says so. The recogniser is small and old-fashioned (a hidden-Markov model, 2015): on the 32
-LJ Speech recordings in ``data/real_speech`` it gets about one word in five wrong
-(``python -m benchmarks real_voices`` records the rate), so a transcript you type is better
+LJ Speech recordings in ``data/real_speech`` it gets about one word in four wrong (26.5 %,
+``python -m benchmarks real_voices`` records the rate), so a transcript you type is better
 than one it guesses; a wrong word costs the fine-tuning a little, a recording that is not
 speech is refused.
 """

@@ -241,3 +241,53 @@ def test_secs_refuses_a_waveform_given_without_its_rate():
     wav = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
     with pytest.raises(ValueError, match=r"waveform.*\(wav, sr\)"):
         metrics.secs(wav, wav)
+
+
+# -- 5. references that are not speech, or not usable speech ------------------------------------
+
+def _reference(seconds=3.0, sr=16000):
+    from course_utils import audio, voices
+
+    utt = voices.synthesize("The quick brown fox jumps over the lazy dog, twice over.", voices.VoiceSpec())
+    return audio.resample(utt.wav, utt.sr, sr), sr
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: ((0.1 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32), 16000), "not speech"),
+    (lambda: ((0.3 * np.sin(2 * np.pi * 220 * np.arange(48000) / 16000)).astype(np.float32), 16000), "steady tone"),
+    (lambda: (_reference()[0] / np.abs(_reference()[0]).max() * 662.0, 16000), "peaks at 662"),
+    (lambda: _reference(sr=8000), "8000 Hz"),
+])
+def test_5_non_speech_or_unusable_references_are_refused(tiny, make, match):
+    from course_utils import audio
+
+    cloner, _ = tiny
+    wav, sr = make()
+    with pytest.raises(audio.AudioError, match=match) as info:
+        cloner.enroll([_reference()[0], wav], 16000 if sr == 16000 else sr)
+    assert "reference 2 of 2" in str(info.value) or "8000 Hz" in str(info.value)
+
+
+def test_5_a_narrow_band_or_clipped_reference_gets_a_warning_with_the_reason(tiny):
+    from scipy.signal import butter, sosfiltfilt
+
+    cloner, _ = tiny
+    wav, sr = _reference()
+    muffled = sosfiltfilt(butter(8, 3400, fs=sr, output="sos"), wav).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"narrow-band: .* above 3\.\d kHz"):
+        cloner.enroll([muffled], sr)
+    clipped = np.clip(wav * 8, -1, 1).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"clipped: \d+(\.\d)? % of the samples"):
+        cloner.enroll([clipped], sr)
+
+
+def test_5_speech_passes_the_checks_silently(tiny):
+    import warnings
+
+    from course_utils import audio
+
+    wav, sr = _reference()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = audio.check_speech(wav, sr)
+    assert report["voiced"] > 0.3 and report["bandwidth_hz"] > 6000

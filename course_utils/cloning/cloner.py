@@ -190,6 +190,7 @@ class VoiceCloner:
             raise audio.AudioError("no reference recordings given: pass at least one (3-5 give a better voice)")
         checked = []
         for i, wav in enumerate(wavs):
+            audio.check_speech(wav, sr, name=f"reference {i + 1} of {len(wavs)}")
             try:
                 checked.append(speaker.preprocess(wav, sr))
             except audio.AudioError as exc:
