@@ -291,3 +291,25 @@ def test_5_speech_passes_the_checks_silently(tiny):
         warnings.simplefilter("error")
         report = audio.check_speech(wav, sr)
     assert report["voiced"] > 0.3 and report["bandwidth_hz"] > 6000
+
+
+# -- 9. text normalisation in linear time, and long numbers read digit by digit -----------------
+
+@pytest.mark.parametrize("make", [lambda n: "a" + " " * n + "b", lambda n: "1" * n, lambda n: "1" * n + "%",
+                                  lambda n: "7" * n + " kg"])
+def test_9_normalize_handles_long_runs_of_spaces_and_digits(make):
+    from course_utils import text
+
+    out = text.normalize(make(20_000))                  # quadratic before: 100k spaces took 36 s
+    assert len(out) < 20_000 * 8
+    if "1" in make(1) or "7" in make(1):
+        assert out.split()[:3] in (["one", "one", "one"], ["seven", "seven", "seven"])   # digit by digit
+
+
+def test_9_numbers_past_the_named_scales_are_read_digit_by_digit():
+    from course_utils import text
+
+    assert text.normalize("1234567890123456789012345") == " ".join(
+        text.digits_to_words("1234567890123456789012345").split())
+    assert text.normalize("1e309") == "one e three hundred nine"
+    assert text.normalize("$-0.00").startswith("minus zero dollars")

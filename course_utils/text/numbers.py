@@ -109,8 +109,8 @@ def digits_to_words(digits: str) -> str:
 
 def _int_words(digits: str) -> str:
     digits = digits.replace(",", "")
-    if len(digits) > 1 and digits.startswith("0"):
-        return digits_to_words(digits)
+    if (len(digits) > 1 and digits.startswith("0")) or len(digits) > len(str(MAX_NUMBER)):
+        return digits_to_words(digits)            # a code, or past the named scales: digit by digit
     return number_to_words(int(digits))
 
 

@@ -184,6 +184,10 @@ def _currency(text: str) -> str:
     symbols = "".join(re.escape(s) for s in CURRENCIES)
 
     def money(m):
+        words = _money(m)
+        return f"minus {words}" if m.group("neg") else words
+
+    def _money(m):
         unit, sub = CURRENCIES[m.group("cur")]
         integer, fraction = m.group("int").replace(",", ""), m.group("frac")
         scale = m.group("scale")
@@ -204,12 +208,12 @@ def _currency(text: str) -> str:
             parts.append(f"{words} {_plural(sub, words)}")
         return " ".join(parts)
 
-    return _sub(r"(?P<cur>[" + symbols + r"])\s?(?P<int>" + _NUM + r"|(?=\.\d))(?:\.(?P<frac>\d+))?"
+    return _sub(r"(?P<cur>[" + symbols + r"])\s?(?P<neg>-)?(?P<int>" + _NUM + r"|(?=\.\d))(?:\.(?P<frac>\d+))?"
                 r"(?:\s?(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kKmMbB])\b)?", money, text)
 
 
 def _percent(text: str) -> str:
-    return _sub(r"(?P<neg>(?<![\w.])-)?(?P<int>" + _NUM + r")(?:\.(?P<frac>\d+))?\s?%",
+    return _sub(r"(?P<neg>(?<![\w.])-)?(?<!\d)(?P<int>" + _NUM + r")(?:\.(?P<frac>\d+))?\s?%",
                 lambda m: ("minus " if m.group("neg") else "")
                 + _decimal_words(m.group("int"), m.group("frac")) + " percent", text)
 
@@ -229,7 +233,7 @@ def _units(text: str) -> str:
             amount = "minus " + amount
         return f"{amount} {_plural(UNITS[m.group('unit')], amount)}"
 
-    return _sub(r"(?P<neg>(?<![\w.])-)?(?P<int>" + _NUM + r")(?:\.(?P<frac>\d+))?\s?(?P<unit>" + alternatives +
+    return _sub(r"(?P<neg>(?<![\w.])-)?(?<!\d)(?P<int>" + _NUM + r")(?:\.(?P<frac>\d+))?\s?(?P<unit>" + alternatives +
                 r")(?![\w])", unit, text)
 
 
@@ -251,12 +255,13 @@ def _plural_decade(words: str) -> str:
 
 
 def _numbers(text: str) -> str:
+    text = _sub(r"(?<=\d)(?=[A-Za-z])|(?<=[A-Za-z])(?=\d)", " ", text)      # "1e309" -> "1 e 309"
     text = _sub(r"(?<![\d,])(\d+)\s?/\s?(\d+)(?![\d/])", _fraction, text)
     text = _sub(r"(?<=\d)\s?[-–]\s?(?=\d)", " to ", text)
     text = _sub(r"(?<![\w.,])-(?=\d)", "minus ", text)
     text = _sub(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)?\.(\d+)",
                 lambda m: _decimal_words(m.group(1) or "", m.group(2)), text)
-    text = _sub(r"\d{1,3}(?:,\d{3})+|\d+", lambda m: _int_words(m.group(0)), text)
+    text = _sub(r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)", lambda m: _int_words(m.group(0)), text)
     return text
 
 
@@ -314,7 +319,7 @@ def _cleanup(text: str, punctuation: bool) -> str:
     text = _sub(r"(?<![a-z])'|'(?![a-z])", " ", text)
     if not punctuation:
         text = _sub(r"[,.?!]", " ", text)
-    text = _sub(r"\s+([,.?!])", r"\1", text)
+    text = _sub(r"(?<!\s)\s+([,.?!])", r"\1", text)
     text = _sub(r"([,.?!])(?:\s*[,.?!])+", lambda m: _strongest(m.group(0)), text)
     text = _sub(r"^[\s,.?!]+", "", text)
     text = _sub(r"([,.?!])(?=[a-z])", r"\1 ", text)
