@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
     (command line: python -m course_utils)
     """
+    from course_utils.env import handle_sigterm
+
+    handle_sigterm()                     # a kill removes temporary files instead of leaving them
     parser = argparse.ArgumentParser(prog="python -m course_utils",
                                      description="Cloning in Python: course command line.")
     sub = parser.add_subparsers(dest="command", required=True)

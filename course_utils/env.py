@@ -11,9 +11,11 @@ import importlib.util
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,18 +53,78 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary file beside ``path``; it replaces ``path`` only if the block succeeds.
 
     Every cache writer uses it, so an interrupted run never leaves a half-written file
-    (used by cloning.cloner.VoiceCloner.save).
+    (used by cloning.cloner.VoiceCloner.save). The file gets the mode the user's umask gives new
+    files (``mkstemp`` alone would give 0600); temporary files of this name left by a run killed
+    more than an hour ago are removed first (:func:`handle_sigterm` makes a ``kill`` clean up too).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent.glob(f".{glob_escape(path.name)}.*.tmp"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: Temporary files older than this (seconds) belong to a run that was killed.
+STALE_SECONDS = 3600
+
+
+def _remove_stale(paths) -> None:
+    now = time.time()
+    for p in paths:
+        try:
+            if now - p.stat().st_mtime > STALE_SECONDS:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the glob wildcards ``*?[`` escaped (used by env.atomic_path)."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def handle_sigterm() -> None:
+    """Turn ``SIGTERM`` (``kill``) into ``SystemExit``, so ``finally`` blocks and :func:`atomic_path`
+    clean up their temporary files (command line: python -m course_utils)."""
+    import signal
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, leave)
+
+
+@contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) for the block; another process or thread
+    asking for it waits (used by cloning.cloner.VoiceCloner.trained). Without ``fcntl`` (Windows) it
+    does not lock."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -313,3 +313,83 @@ def test_9_numbers_past_the_named_scales_are_read_digit_by_digit():
         text.digits_to_words("1234567890123456789012345").split())
     assert text.normalize("1e309") == "one e three hundred nine"
     assert text.normalize("$-0.00").startswith("minus zero dollars")
+
+
+# -- 10. files: the user's umask, no temporary leftovers, one training at a time --------------
+
+def test_10_outputs_follow_the_umask(tmp_path):
+    import os
+
+    from course_utils import env
+
+    old = os.umask(0o022)
+    try:
+        with env.atomic_path(tmp_path / "out.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_10_stale_temporary_files_of_killed_runs_are_cleaned(tmp_path):
+    import os
+    import time
+
+    from course_utils import env
+
+    stale = tmp_path / ".out.bin.abc123.tmp"
+    fresh = tmp_path / ".out.bin.def456.tmp"      # maybe another run's, still writing
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    hours_ago = time.time() - 3 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    with env.atomic_path(tmp_path / "out.bin") as tmp:
+        tmp.write_bytes(b"x")
+    assert not stale.exists() and fresh.exists()
+
+
+def test_10_sigterm_leaves_no_temporary_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from course_utils import env
+
+    script = ("import sys, time\nfrom course_utils import env\nenv.handle_sigterm()\n"
+              f"with env.atomic_path({str(tmp_path / 'out.bin')!r}) as tmp:\n"
+              "    tmp.write_bytes(b'x'); print('writing', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(env.REPO_ROOT)})
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    time.sleep(0.1)
+    assert proc.returncode != 0 and not list(tmp_path.glob("*.tmp")) and not (tmp_path / "out.bin").exists()
+
+
+def test_10_two_cold_cache_runs_train_once(tiny, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from course_utils import cloning
+
+    cloner, _ = tiny
+    monkeypatch.setattr(cloning.ClonerConfig, "checkpoint_path", lambda self: tmp_path / "cold.pt")
+    calls = []
+
+    def slow_train(*args, **kwargs):
+        calls.append(1)
+        time.sleep(1.0)
+        return cloner
+
+    monkeypatch.setattr(cloning.cloner, "train", slow_train)
+    results = []
+    runs = [threading.Thread(target=lambda: results.append(cloning.VoiceCloner.trained(config=cloner.config,
+                                                                                       progress=False)))
+            for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert len(calls) == 1 and len(results) == 2

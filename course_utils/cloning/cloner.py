@@ -146,6 +146,12 @@ class VoiceCloner:
         """
         config = config or ClonerConfig.for_profile(profile, seed=seed)
         path = cls.checkpoint_path(config)
+        with env.file_lock(path.with_name(path.name + ".lock")):   # two cold runs: one trains, one waits
+            return cls._load_or_train(path, config, profile, device, train_if_missing, progress, callback, retrain)
+
+    @classmethod
+    def _load_or_train(cls, path: Path, config: ClonerConfig, profile: str, device: str, train_if_missing: bool,
+                       progress: bool, callback, retrain: bool) -> "VoiceCloner":
         if path.exists() and not retrain:
             try:
                 return cls.load(path)

@@ -91,11 +91,27 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 @lru_cache(maxsize=1)
 def _private_dir() -> Path:
+    """This process's folder for private library copies; removed at exit, and those of processes
+    that died without removing theirs (a kill) are removed here."""
     import atexit
 
-    path = Path(tempfile.mkdtemp(prefix="course-espeak-"))
+    for old in Path(tempfile.gettempdir()).glob("course-espeak-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix=f"course-espeak-{os.getpid()}-"))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:            # another user's process, or no permission to ask: leave it alone
+        return True
+    return True
 
 
 class _FreshEspeak:
