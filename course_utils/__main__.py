@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def _check(_args: argparse.Namespace) -> int:
     for item in report:
         print(item)
     return 0 if all(item.ok for item in report) else 1
+
+
+#: Free space the command line wants where it writes, before any work.
+MIN_FREE_MB = 50
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -61,6 +66,10 @@ def _clone(args: argparse.Namespace) -> int:
         return _fail(f"the folder of --out does not exist: {out.parent}; create it first")
     if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         return _fail(f"cannot write {out}: no permission in {out.parent}; choose another --out")
+    free_mb = shutil.disk_usage(out.parent).free / 2 ** 20
+    if free_mb < MIN_FREE_MB:
+        return _fail(f"only {free_mb:.0f} MB free where --out goes ({out.parent}); a clone needs a few MB and "
+                     f"a first training more: free at least {MIN_FREE_MB} MB")
     if not args.text.strip():
         return _fail("--text is empty: give the words to speak")
     from course_utils import audio, cloning, env
@@ -109,7 +118,10 @@ def _clone(args: argparse.Namespace) -> int:
         wav, out_sr = cloner.synthesize(args.text, voice, key=args.watermark_key or safety.DEFAULT_KEY)
     except (audio.AudioError, cloning.CloningError, ValueError) as exc:
         return _fail(str(exc))
-    _write_wav(out, wav, out_sr)
+    try:
+        _write_wav(out, wav, out_sr)
+    except OSError as exc:              # a full disk or a folder removed meanwhile: no traceback, no half file
+        return _fail(f"cannot write {out}: {exc.strerror or exc}; the clone was not saved")
     print(f"wrote {out} ({len(wav) / out_sr:.1f} s at {out_sr} Hz, watermarked) in the voice of "
           f"{len(references)} reference(s); {record.describe()}")
     return 0

@@ -393,3 +393,47 @@ def test_10_two_cold_cache_runs_train_once(tiny, tmp_path, monkeypatch):
     for run in runs:
         run.join()
     assert len(calls) == 1 and len(results) == 2
+
+
+# -- smaller findings: control sequences, other scripts, very long texts --------------------------
+
+def test_ansi_escapes_and_control_characters_are_not_spoken():
+    from course_utils import text
+
+    assert text.normalize("\x1b[31mred alert\x1b[0m now") == "red alert now"
+    assert text.normalize("tab\there\x07bell") == "tab here bell"
+
+
+def test_dropping_another_script_says_so():
+    from course_utils import text
+
+    with pytest.warns(UserWarning, match=r"dropped 2 characters .*你好"):
+        assert text.normalize("Hello 你好 world") == "hello world"
+
+
+def test_a_text_too_long_for_one_call_is_refused_with_what_to_do(tiny):
+    from course_utils import cloning
+
+    cloner, _ = tiny
+    with pytest.raises(cloning.CloningError, match=r"characters.*split"):
+        cloner.phonemes("word " * 5000)
+
+
+def test_10_a_failed_write_is_an_error_message_not_a_traceback(tiny, tmp_path, monkeypatch):
+    from course_utils import __main__ as cli
+
+    cloner, path = tiny
+    from course_utils import voices
+    import soundfile as sf
+
+    utt = voices.synthesize("A reference sentence for the voice, long enough.", voices.VoiceSpec())
+    sf.write(tmp_path / "ref.wav", utt.wav, utt.sr)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "_write_wav", full_disk)
+    code = cli.main(["clone", "--text", "Hello there.", "--reference", str(tmp_path / "ref.wav"),
+                     "--out", str(tmp_path / "x.wav"), "--checkpoint", str(path),
+                     "--consent", f"I, Ada Lovelace, consent to cloning my voice for the test suite on {YESTERDAY}"])
+    assert code == 1 and not (tmp_path / "x.wav").exists()

@@ -211,6 +211,9 @@ class VoiceCloner:
 
         if not isinstance(text, str):
             raise CloningError(f"text must be a str, got {type(text).__name__}")
+        if len(text) > MAX_TEXT_CHARS:
+            raise CloningError(f"text has {len(text)} characters, more than the {MAX_TEXT_CHARS} one call speaks: "
+                               "split it into sentences and synthesise them one by one (notebook 10 streams them)")
         normalised = text_mod.normalize(text)
         if not normalised.strip(" ,.?!'"):
             raise CloningError(f"nothing to say in {text[:60]!r} after normalisation: give words to speak")
@@ -260,6 +263,8 @@ class VoiceCloner:
         return wav.astype(np.float32, copy=False), self.sr
 
 
+#: Longest text one ``synthesize`` call speaks (about two minutes of speech).
+MAX_TEXT_CHARS = 2000
 #: Speaking rates ``synthesize`` accepts: a quarter to four times the trained pace.
 PACE_RANGE = (0.25, 4.0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 
 from course_utils.text.numbers import (ONES, _decimal_words, _int_words, _plural, number_to_words,
                                        ordinal_to_words, year_to_words)
@@ -80,6 +81,8 @@ def _sub(pattern: str, repl, text: str, flags: int = 0) -> str:
 
 
 def _unicode(text: str) -> str:
+    text = _sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]", " ", text)       # terminal colour codes: not words
+    text = _sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text)               # other control characters
     text = "".join(_QUOTES.get(c, c) for c in text)
     # before NFKC turns them into digits: m² -> square meters, other ² -> squared
     text = _sub(r"(?<![A-Za-z])(km|cm|mm|m|ft)([²³])",
@@ -309,7 +312,13 @@ def _symbols(text: str) -> str:
 
 def _ascii_letters(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    unreadable = [c for c in text if c.isalpha() and not c.isascii()]
+    if unreadable:
+        shown = "".join(dict.fromkeys(unreadable))[:20]
+        warnings.warn(f"normalize dropped {len(unreadable)} characters it cannot read ({shown!r}): only English "
+                      "in Latin letters is spoken; write the rest in Latin letters", stacklevel=4)
+    return text
 
 
 def _cleanup(text: str, punctuation: bool) -> str:
