@@ -34,7 +34,8 @@ truth (and against the naive alternative, stretching the predicted durations uni
 
 Measured in notebook 09 (quick profile, 8 held-out speakers, 5 utterances, 60 steps): full
 fine-tuning scores best; adapters gain less; tuning the embedding alone moves it away from the
-voices the synthesiser was trained on and scores *below* zero-shot.
+voices the synthesiser was trained on and gains about nothing (0.10 below to 0.03 above
+zero-shot over three training seeds, ``benchmarks/margins.md``).
 
 **Post-filter.**  The model's frames vary less over time than real speech (over-smoothing, a
 consequence of regression losses).  :func:`gv_scale` measures by how much, from the speaker's
