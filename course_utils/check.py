@@ -20,7 +20,16 @@ import numpy as np
 
 
 class ExerciseFailed(AssertionError):
-    """Raised by a checker cell; its message says what was wrong and gives a hint (notebook 00)."""
+    """Raised by a checker cell; its message says what was wrong and gives a hint (notebook 00).
+
+    In Jupyter it shows as its message alone, not a traceback through this module: IPython
+    prints what ``_render_traceback_`` returns.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self), "(A checker cell stopped here. Fix the exercise above and run both cells again; "
+                           "to run the rest of the notebook meanwhile: Run > Run Selected Cell and All Below "
+                           "from the next cell.)"]
 
 
 def _short(value: object, limit: int = 120) -> str:

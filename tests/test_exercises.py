@@ -169,3 +169,15 @@ def test_student_checkers_fail_on_stubs(path, student_cache, monkeypatch):
             f"{path.name}: a checker passed (or crashed) on the stub:\n{cell.source}\n"
             + json.dumps([dict(o) for o in cell.outputs])[:800])
         assert re.search(r"\[(TODO|FAIL)\]", errors[0].evalue) and "Hint:" in errors[0].evalue
+
+
+def test_a_checker_failure_shows_as_its_message_not_a_traceback():
+    """IPython prints ``_render_traceback_`` instead of the traceback (issue 17): the [FAIL]/[TODO]
+    line and the hint come first, then what to do to run the rest of the notebook."""
+    with pytest.raises(check.ExerciseFailed) as info:
+        with check.exercise("x", hint="add them") as ex:
+            ex.equal(4, 3, "sum")
+    lines = info.value._render_traceback_()
+    assert lines[0].startswith("[FAIL] x: sum") and "Hint: add them" in lines[0]
+    assert "Run Selected Cell and All Below" in lines[-1] and not any("File " in line for line in lines)
+
