@@ -20,8 +20,8 @@ Every check failure raises :class:`AudioError` (a ``ValueError``) that names the
 array and says what is wrong, instead of a crash deep inside soundfile or torch.
 
 Over 400 lines on purpose: one idea, the audio front end of the whole course, with its sections
-(checks, I/O, trimming, loudness, features, pipeline) in the order notebook 04 teaches them;
-every section uses the same checks and :class:`FeatureConfig`.
+(checks, I/O, trimming, is-it-speech checks, loudness, features, pipeline) in the order notebook
+04 teaches them; every section uses the same checks and :class:`FeatureConfig`.
 """
 
 from __future__ import annotations
