@@ -34,6 +34,12 @@ SOLUTIONS = REPO_ROOT / "solutions"
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB:"
 DEFAULT_STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
+#: Appended to the first cell of a student notebook that has exercises.
+RUN_ALL_NOTE = ("\n\n> **Working through this notebook.** Each exercise is followed by a checker cell. "
+                "*Run All* stops at the first exercise you have not solved yet: its checker fails with "
+                "a one-line message. Solve it and run both cells again, or, to see the rest of the "
+                "notebook first, click the cell after the checker and choose *Run > Run Selected Cell "
+                "and All Below*.")
 KERNEL = {"name": "cloning-in-python", "display_name": "Python (Cloning in Python)", "language": "python"}
 
 
@@ -72,7 +78,8 @@ def strip_solutions(source: str, where: str = "cell") -> str:
 
 
 def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """Return the student twin of a solution notebook: stubs in place, no outputs (used by exercises.build)."""
+    """Return the student twin of a solution notebook: stubs in place, no outputs, and (with exercises)
+    :data:`RUN_ALL_NOTE` in its first cell (used by exercises.build)."""
     student = copy.deepcopy(nb)
     for index, cell in enumerate(student.cells):
         cell.metadata.pop("execution", None)
@@ -80,6 +87,8 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{name}, cell {index}")
             cell.outputs, cell.execution_count = [], None
+    if any("check.exercise(" in c.source for c in student.cells if c.cell_type == "code"):
+        student.cells[0].source += RUN_ALL_NOTE
     for key in ("papermill", "widgets"):
         student.metadata.pop(key, None)
     student.metadata["kernelspec"] = dict(KERNEL)
