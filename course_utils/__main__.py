@@ -89,7 +89,9 @@ def _clone(args: argparse.Namespace) -> int:
         if args.checkpoint:
             cloner = cloning.VoiceCloner.load(args.checkpoint)
         else:
-            path = cloning.VoiceCloner.checkpoint_path(args.profile)
+            real = args.voices == "real"
+            config = (cloning.ClonerConfig.with_real_speech if real else cloning.ClonerConfig.for_profile)(args.profile)
+            path = config.checkpoint_path()
             if not path.exists() or args.retrain:
                 if args.profile == "full" and device == "cpu" and not args.retrain:
                     return _fail("the 'full' cloner is not trained yet, and training it on a CPU takes many "
@@ -97,8 +99,9 @@ def _clone(args: argparse.Namespace) -> int:
                                  "train it here anyway")
                 print(f"{'retraining' if path.exists() else 'no trained'} {args.profile!r} cloner"
                       f"{'' if path.exists() else ' in the cache yet'}: training it once (minutes on a CPU for "
-                      "'quick'; notebook 08 shows the time)", file=sys.stderr)
-            cloner = cloning.VoiceCloner.trained(profile=args.profile, device=device, retrain=args.retrain)
+                      f"'quick'; notebook{'s 08 and 09 show' if real else ' 08 shows'} the time)", file=sys.stderr)
+            cloner = cloning.VoiceCloner.trained(profile=args.profile, device=device, retrain=args.retrain,
+                                                 real_speech=real)
     except (FileNotFoundError, cloning.CloningError) as exc:
         return _fail(str(exc))
     # 4. enrol, (fine-tune), speak
@@ -113,7 +116,7 @@ def _clone(args: argparse.Namespace) -> int:
                              "(then each reference is transcribed for you)")
             transcripts = args.transcript or [None] * len(wavs)
             cloner = cloner.finetune(list(zip(wavs, transcripts)), sr, steps=args.finetune_steps,
-                                     progress=True)
+                                     progress=True, check_transcripts=False if args.trust_transcripts else None)
         voice = getattr(cloner, "finetuned_speaker", None) or cloner.enroll(wavs, sr)
         wav, out_sr = cloner.synthesize(args.text, voice, key=args.watermark_key or safety.DEFAULT_KEY)
     except (audio.AudioError, cloning.CloningError, ValueError) as exc:
@@ -153,12 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     clone.add_argument("--consent-file", metavar="FILE",
                        help="JSON or 'key: value' file with speaker, granted_by, date, purpose")
     clone.add_argument("--profile", choices=["quick", "full"], default="quick", help="which course cloner")
+    clone.add_argument("--voices", choices=["real", "espeak"], default="real",
+                       help="the course cloner that also learned from real people (real, the default: for "
+                            "recordings of people, notebook 09) or the espeak-ng one of notebook 08")
     clone.add_argument("--checkpoint", metavar="PT", help="a cloner checkpoint to use instead of the course's")
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")
     clone.add_argument("--watermark-key", metavar="KEY", help="watermark key (default: the course's)")
     clone.add_argument("--transcript", action="append", metavar="TEXT",
                        help="what each reference says, in order (for fine-tuning, notebook 09); without it "
                             "the references are transcribed offline (pocketsphinx)")
+    clone.add_argument("--trust-transcripts", action="store_true",
+                       help="do not check each --transcript against what the recogniser hears (for accents "
+                            "it does not know)")
     clone.add_argument("--finetune-steps", type=int, metavar="N",
                        help="fine-tune on the references (notebook 09); at most finetune.MAX_STEPS")
     clone.add_argument("--retrain", action="store_true",

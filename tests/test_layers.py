@@ -37,7 +37,7 @@ LAYERS = [
     ("fine-tuning: alignment", ["finetune.alignment", "finetune.adapters"]),
     ("fine-tuning: the loop", ["finetune.tune"]),
     ("fine-tuning: comparisons", ["finetune.sweep", "finetune"]),
-    ("the cloner", ["cloning.cloner", "cloning"]),
+    ("the cloner", ["cloning.real", "cloning.cloner", "cloning"]),
     ("applications", ["detect", "ddp_train", "__main__", "__init__"]),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}

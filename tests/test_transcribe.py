@@ -83,3 +83,30 @@ def test_finetune_refuses_a_transcript_that_cannot_be_the_recording(tiny_cloner,
         finetune.finetune(tiny_cloner, [(a, "in being comparatively modern."), (b, text)], sr, steps=1)
     with pytest.raises(finetune.FinetuneError, match="transcript is empty"):
         finetune.finetune(tiny_cloner, [(a, "  ")], sr, steps=1)
+
+
+def test_a_transcript_of_another_recording_is_refused_and_the_true_one_passes(truth):
+    """Issue 19: a wrong sentence of about the right length passed the speaking-rate check. The
+    recogniser's word error rate against a given transcript: LJ Speech's true transcripts
+    0.07-0.82, those of other recordings 0.83-1.3 (90 of 96 above ``MISMATCH_WER``)."""
+    wav, sr = lj(5)
+    assert transcribe.check_transcript(truth["LJ001-0005"], wav, sr) <= 0.6
+    with pytest.raises(transcribe.TranscriptionError, match=r"take 5: the transcript does not match") as info:
+        transcribe.check_transcript(truth["LJ001-0009"], wav, sr, name="take 5")
+    assert "check_transcripts=False" in str(info.value) and "--trust-transcripts" in str(info.value)
+    assert np.isnan(transcribe.check_transcript("too few words here", wav, sr))    # not judged
+
+
+def test_finetune_refuses_another_recordings_transcript_unless_trusted(tiny_cloner, truth):
+    """A cloner that learned from real people checks given transcripts by default; the espeak-ng
+    cloner does not (the recogniser cannot understand espeak-ng voices), unless asked."""
+    (a, sr), (b, _) = lj(5), lj(6)
+    wrong = [(a, truth["LJ001-0005"]), (b, truth["LJ001-0004"])]     # 14 words, as many as it says
+    torch.manual_seed(0)
+    real = cloning.VoiceCloner(cloning.AcousticModel(cloning.ClonerConfig.tiny(speaker_dim=256, real_steps=1)),
+                               tiny_cloner.speaker_encoder)
+    for cloner, options in ((real, {}), (tiny_cloner, {"check_transcripts": True})):
+        with pytest.raises(audio.AudioError, match="recording 2 of 2: the transcript does not match"):
+            finetune.finetune(cloner, wrong, sr, steps=1, postfilter=False, **options)
+    assert finetune.finetune(real, wrong, sr, steps=1, postfilter=False, check_transcripts=False).finetune_result.steps == 1
+    assert finetune.finetune(tiny_cloner, wrong, sr, steps=1, postfilter=False).finetune_result.steps == 1

@@ -35,28 +35,32 @@ it in this list; ``tests/test_layers.py`` checks it):
 * ``data``     - symbol ids, examples, batches, speaker embeddings, :class:`Speaker`;
 * ``train``    - the training loop (:func:`train_model`, also run by ``ddp_train``), live plot;
 * ``evaluate`` - :func:`cloning_score`, held-out speakers, real-time factor;
-* ``cloner``   - :class:`VoiceCloner` and :func:`train`; ``VoiceCloner.finetune`` calls
+* ``real``     - examples from real recordings (recognised words, aligned by a trained cloner),
+  for the real-speech stage (notebook 09);
+* ``cloner``   - :class:`VoiceCloner` and :func:`train` (with ``ClonerConfig.with_real_speech``,
+  a second stage on real readers); ``VoiceCloner.finetune`` calls
   :mod:`course_utils.finetune`, which is built on the layers above (not on the cloner).
 """
 
-from course_utils.cloning.config import (PROFILES, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
+from course_utils.cloning.config import (PROFILES, REAL_SPEECH, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
                                          CHECKPOINT_VERSION, CloningError, ClonerConfig, DamagedCheckpoint)
 from course_utils.cloning.model import (length_regulate, position_in_symbol, masked_l1,
                                         masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
-                                        single_thread, gv_postfilter)
+                                        single_thread, gv_postfilter, speech_statistics, match_statistics)
 from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, prepare_examples,
                                        collate, load_speaker_encoder, utterance_embeddings, mean_embedding,
                                        Speaker)
 from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot)
 from course_utils.cloning.evaluate import (CloningScore, cloning_score, heldout_speakers, evaluate,
                                            real_time_factor)
+from course_utils.cloning.real import real_examples
 from course_utils.cloning.cloner import (PACE_RANGE, VoiceCloner, state_checksum, train)
 
 __all__ = [
-    "PROFILES", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
+    "PROFILES", "REAL_SPEECH", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
     "CloningError", "DamagedCheckpoint", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
-    "single_thread", "gv_postfilter", "symbol_ids", "build_vocabulary", "Example",
+    "single_thread", "gv_postfilter", "speech_statistics", "match_statistics", "symbol_ids", "build_vocabulary", "Example",
     "prepare_examples", "collate", "load_speaker_encoder", "utterance_embeddings",
     "mean_embedding", "Speaker", "train_model", "training_corpus", "LiveLossPlot", "CloningScore",
     "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "PACE_RANGE", "VoiceCloner", "state_checksum", "train"

@@ -17,7 +17,8 @@ import torch
 
 from course_utils import audio, env
 from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError, DamagedCheckpoint
-from course_utils.cloning.model import AcousticModel, gv_postfilter, single_thread
+from course_utils.cloning.model import (AcousticModel, gv_postfilter, match_statistics, single_thread,
+                                        speech_statistics)
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
                                        prepare_examples, symbol_ids, utterance_embeddings)
 from course_utils.cloning.train import train_model, training_corpus
@@ -134,8 +135,13 @@ class VoiceCloner:
     @classmethod
     def trained(cls, profile: str = "quick", device: str = "cpu", train_if_missing: bool = True,
                 progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                config: ClonerConfig | None = None, seed: int = 0, retrain: bool = False) -> "VoiceCloner":
+                config: ClonerConfig | None = None, seed: int = 0, retrain: bool = False,
+                real_speech: bool = False) -> "VoiceCloner":
         """The course cloner of ``profile``: loaded from ``env.cache_dir("cloning")``, else trained and saved.
+
+        ``real_speech=True``: the cloner that also learned from real people
+        (``ClonerConfig.with_real_speech``, notebook 09); it starts from the espeak-ng one, which is
+        loaded or trained first.
 
         A damaged cached checkpoint raises :class:`DamagedCheckpoint` (never overwritten
         silently); ``retrain=True`` trains a new one over it.
@@ -144,7 +150,9 @@ class VoiceCloner:
         own checkpoint. Training shows a progress bar; ``callback(step, losses)`` sees every step
         (live plots).
         """
-        config = config or ClonerConfig.for_profile(profile, seed=seed)
+        if config is None:
+            make = ClonerConfig.with_real_speech if real_speech else ClonerConfig.for_profile
+            config = make(profile, seed=seed)
         path = cls.checkpoint_path(config)
         with env.file_lock(path.with_name(path.name + ".lock")):   # two cold runs: one trains, one waits
             return cls._load_or_train(path, config, profile, device, train_if_missing, progress, callback, retrain)
@@ -203,7 +211,10 @@ class VoiceCloner:
                 raise audio.AudioError(f"reference {i + 1} of {len(wavs)}: {exc}") from None
         embeddings = self.speaker_encoder.embed_utterances(checked, speaker.SAMPLE_RATE, preprocessed=True)
         seconds = sum(len(w) for w in checked) / speaker.SAMPLE_RATE
-        return Speaker(mean_embedding(embeddings), len(checked), seconds)
+        features = self.config.features()
+        mean, std = speech_statistics([audio.log_mel(audio.resample(np.asarray(w, dtype=np.float32), sr, self.sr),
+                                                     features) for w in wavs])
+        return Speaker(mean_embedding(embeddings), len(checked), seconds, mean, std)
 
     def phonemes(self, text: str) -> list[str]:
         """Normalise ``text`` (notebook 05) and phonemise it with espeak-ng into the model's symbols."""
@@ -234,6 +245,17 @@ class VoiceCloner:
         out = self.model(ids, torch.tensor([ids.shape[1]]), self._embedding(speaker), pace=pace)
         return self.model.denormalise(out["mel_post"][0]).T.numpy()
 
+    def postfilter(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
+        """What :meth:`synthesize` does to a predicted log-mel before the vocoder (notebook 09).
+
+        With ``config.match_spectrum`` (the real-speech cloner) and a :class:`Speaker` from
+        :meth:`enroll`: :func:`match_statistics` to the references' spectrum; otherwise
+        :func:`gv_postfilter` with ``gv_scale``.
+        """
+        if self.config.match_spectrum and isinstance(speaker, Speaker) and speaker.mel_mean is not None:
+            return match_statistics(log_mel, speaker.mel_mean, speaker.mel_std)
+        return gv_postfilter(log_mel, self.gv_scale)
+
     def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
                    pace: float = 1.0, key: int | str | None = None) -> tuple[np.ndarray, int]:
         """``(wav float32, sr)``: ``text`` spoken in ``speaker``'s voice (notebook 08).
@@ -247,7 +269,7 @@ class VoiceCloner:
         """
         _check_pace(pace)
         with single_thread():
-            wav = self.vocoder(gv_postfilter(self.mel(text, speaker, pace), self.gv_scale))
+            wav = self.vocoder(self.postfilter(self.mel(text, speaker, pace), speaker))
         if watermark:
             from course_utils import safety
 
@@ -296,6 +318,8 @@ def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: b
 
     config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
     device = env.pick_device(device)
+    if config.real_steps:
+        return _train_on_real_speech(config, device, progress, callback)
     corpus = training_corpus(config, progress)
     encoder = speaker_encoder if speaker_encoder is not None else load_speaker_encoder(
         config.speaker_encoder, config.profile, progress)
@@ -315,3 +339,34 @@ def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: b
         torch.use_deterministic_algorithms(deterministic)
     history["prepare_seconds"] = prep_seconds
     return VoiceCloner(model, encoder, history=history)
+
+
+def _train_on_real_speech(config: ClonerConfig, device: str, progress: bool, callback) -> "VoiceCloner":
+    """The real-speech stage: the espeak-ng cloner of ``config.first_stage()`` (loaded or trained),
+    trained ``config.real_steps`` more steps on its corpus plus the bundled LibriSpeech training
+    readers, aligned by it (:func:`cloning.real.real_examples`) (used by cloning.cloner.train)."""
+    from course_utils import voices
+    from course_utils.cloning.real import real_examples
+
+    first = VoiceCloner.trained(config=config.first_stage(), device=device, progress=progress)
+    config.symbols, config.speaker_dim = list(first.config.symbols), first.config.speaker_dim
+    prep_start = time.perf_counter()
+    corpus = training_corpus(config, progress)
+    examples = prepare_examples(corpus, config, progress)
+    embeddings = utterance_embeddings(corpus, first.speaker_encoder, config.embed_utterances, progress)
+    real, real_embeddings, skipped = real_examples(first, voices.librispeech_readers("train"), progress)
+    embeddings.update(real_embeddings)
+    prep_seconds = time.perf_counter() - prep_start
+    stage = copy.deepcopy(config)
+    stage.steps, stage.lr, stage.warmup = config.real_steps, config.real_lr, config.real_warmup
+    env.seed_everything(config.seed)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        model, history = train_model(examples + real * config.real_repeat, embeddings, stage, device, progress,
+                                     callback, start=first.model)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    model.config = config
+    history.update(prepare_seconds=prep_seconds, real_recordings=len(real), real_skipped=len(skipped))
+    return VoiceCloner(model, first.speaker_encoder, history=history)

@@ -12,6 +12,10 @@ from course_utils.text_encoder import TextEncoderConfig
 
 
 PROFILES = ("quick", "full")
+#: The real-speech stage of each profile (``ClonerConfig.with_real_speech``): optimiser steps on the
+#: espeak-ng corpus plus the real readers, each real recording ``real_repeat`` times per epoch.
+REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True),
+               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True)}
 INJECTIONS = ("encoder", "film", "both")
 SPEAKER_ENCODERS = ("course", "pretrained")
 PAD, UNK = "<pad>", "<unk>"
@@ -79,7 +83,13 @@ class ClonerConfig:
     utterances_per_speaker: int = 8
     corpus_seed: int = 0
     embed_utterances: int = 4
-    # synthesis
+    # real speech: a second stage on the bundled LibriSpeech readers (0 steps: espeak-ng voices only)
+    real_steps: int = 0
+    real_repeat: int = 4
+    real_lr: float = 1e-3
+    real_warmup: int = 30
+    # synthesis: give clones the references' spectrum (model.match_statistics; off: gv_postfilter)
+    match_spectrum: bool = False
     accent: str = "en-us"
     griffin_lim_iters: int = 16
 
@@ -107,6 +117,18 @@ class ClonerConfig:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
         base.update(overrides)
         return cls(profile=profile, **base)
+
+    @classmethod
+    def with_real_speech(cls, profile: str = "quick", **overrides) -> "ClonerConfig":
+        """The profile's settings plus the real-speech stage (notebook 09): ``REAL_SPEECH[profile]``."""
+        return cls.for_profile(profile, **{**REAL_SPEECH.get(profile, {}), **overrides})
+
+    def first_stage(self) -> "ClonerConfig":
+        """This configuration without its real-speech stage: the espeak-ng cloner it starts from."""
+        d = self.to_dict()
+        d.update({f.name: f.default for f in fields(ClonerConfig) if f.name.startswith("real_")},
+                 match_spectrum=False)
+        return ClonerConfig.from_dict(d)
 
     @classmethod
     def tiny(cls, **overrides) -> "ClonerConfig":

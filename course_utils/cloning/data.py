@@ -4,7 +4,7 @@ and the enrolled voice (:class:`Speaker`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -141,14 +141,19 @@ def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Speaker:
-    """An enrolled voice: its unit-norm ``embedding`` and where it came from.
+    """An enrolled voice: its unit-norm ``embedding``, where it came from, and its references' spectrum.
 
-    What notebook 08's ``cloner.enroll`` returns (used by cloning.cloner.VoiceCloner.enroll).
+    ``mel_mean``, ``mel_std``: each mel channel's mean and spread over the speech frames of the
+    references (:func:`cloning.speech_statistics`), which a cloner with ``match_spectrum`` gives
+    its output (:func:`cloning.match_statistics`). What notebook 08's ``cloner.enroll`` returns
+    (used by cloning.cloner.VoiceCloner.enroll).
     """
 
     embedding: np.ndarray
     n_references: int = 1
     seconds: float = 0.0
+    mel_mean: np.ndarray | None = field(default=None, repr=False)
+    mel_std: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (f"Speaker({self.embedding.shape[0]}-d embedding from {self.n_references} "

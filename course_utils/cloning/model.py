@@ -260,3 +260,43 @@ def gv_postfilter(log_mel: np.ndarray, scale: float) -> np.ndarray:
         return log_mel
     mean = log_mel.mean(axis=1, keepdims=True)
     return (mean + np.float32(scale) * (log_mel - mean)).astype(np.float32)
+
+
+#: Share of an utterance's frames, the quietest, that :func:`speech_statistics` leaves out (pauses).
+QUIET_SHARE = 0.4
+#: How far :func:`match_statistics` may scale a channel's spread (the ratio is clipped to this range).
+SPREAD_RATIO = (0.5, 2.0)
+
+
+def speech_statistics(log_mels) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and standard deviation over the speech frames of one or more
+    ``(n_mels, frames)`` log-mels: the frames louder (mean over channels) than the quietest
+    :data:`QUIET_SHARE` of their utterance (used by cloning.cloner.VoiceCloner)."""
+    if isinstance(log_mels, np.ndarray):
+        log_mels = [log_mels]
+    kept = []
+    for m in log_mels:
+        m = np.asarray(m, dtype=np.float64)
+        loudness = m.mean(axis=0)
+        kept.append(m[:, loudness > np.quantile(loudness, QUIET_SHARE)] if m.shape[1] > 2 else m)
+    frames = np.concatenate(kept, axis=1)
+    return frames.mean(axis=1).astype(np.float32), frames.std(axis=1).astype(np.float32)
+
+
+def match_statistics(log_mel: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Give a predicted log-mel a speaker's spectrum: each channel's speech-frame mean and spread
+    become ``mean`` and ``std`` (the references', :func:`speech_statistics`)
+    (used by cloning.cloner.VoiceCloner.postfilter).
+
+    The long-term spectrum carries much of a voice's colour (vocal-tract length, breathiness,
+    the recording's microphone and room); moving each channel by its offset transfers it, and
+    scaling the deviations (ratio clipped to :data:`SPREAD_RATIO`) gives back the spread an L1
+    loss smooths away, as :func:`gv_postfilter` does with one scale for all channels. Statistics
+    matching is an old voice-conversion baseline; it changes the colour, not the rhythm, pitch
+    contour or pronunciation.
+    """
+    log_mel = np.asarray(log_mel, dtype=np.float32)
+    own_mean, own_std = speech_statistics(log_mel)
+    ratio = np.clip(std / np.maximum(own_std, 1e-6), *SPREAD_RATIO)
+    out = mean[:, None] + ratio[:, None] * (log_mel - own_mean[:, None])
+    return out.astype(np.float32)

@@ -48,6 +48,18 @@ def _initial_model(examples: list[Example], embeddings: dict[str, np.ndarray], c
     return model
 
 
+def _continued_model(start: AcousticModel, embeddings: dict[str, np.ndarray]) -> AcousticModel:
+    """A copy of a trained model to train further on new data (the real-speech stage): same weights
+    and mel statistics, speaker statistics of all of ``embeddings`` (the new speakers too)."""
+    import copy
+
+    model = copy.deepcopy(start)
+    speaker_means = np.stack([mean_embedding(e) for e in embeddings.values()])
+    model.speaker_mean.copy_(torch.from_numpy(speaker_means.mean(0)))
+    model.speaker_std.copy_(torch.from_numpy(speaker_means.std(0) + 1e-3))
+    return model
+
+
 def _mean_over_ranks(parts: dict, world: int) -> dict:
     """The step's losses averaged over the ``world`` processes (as floats)."""
     if world == 1:
@@ -64,7 +76,7 @@ _LOSSES = ("loss", "mel", "postnet", "duration")
 
 def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], config: ClonerConfig,
                 device: str = "cpu", progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                rank: int = 0, world: int = 1) -> tuple[AcousticModel, dict]:
+                rank: int = 0, world: int = 1, start: AcousticModel | None = None) -> tuple[AcousticModel, dict]:
     """Train an :class:`AcousticModel` on prepared examples and per-utterance speaker embeddings.
 
     Each example is conditioned on the mean embedding of ``references_per_embedding`` random
@@ -77,10 +89,14 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
     group) the model is wrapped in ``DistributedDataParallel``, process ``rank`` trains on its
     shard ``examples[rank::world]`` and the losses in ``history`` are the means over all
     processes (used by cloning.cloner.train, ddp_train.main).
+
+    ``start``: a trained model to continue from (the real-speech stage, notebook 09) instead of
+    a fresh one; ``config`` then gives the steps and learning rate of this stage.
     """
     from tqdm.auto import tqdm
 
-    model = _initial_model(examples, embeddings, config).to(device).train()
+    model = _initial_model(examples, embeddings, config) if start is None else _continued_model(start, embeddings)
+    model = model.to(device).train()
     forward = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -55,15 +56,22 @@ class FinetuneResult:
                 f"{self.seconds:.1f} s, final loss {last}, post-filter x{self.gv_scale:.2f})")
 
 
-def prepare(cloner: VoiceCloner, pairs, sr: int) -> tuple[list, Speaker, float]:
-    """Check ``pairs`` of ``(wav, transcript)``, enrol the speaker, align each pair into an Example
+def prepare(cloner: VoiceCloner, pairs, sr: int, check: Sequence[bool] = ()) -> tuple[list, Speaker, float]:
+    """Enrol the speaker of ``pairs`` of ``(wav, transcript)`` and align each pair into an Example;
+    each pair whose ``check`` is true is also compared with what the recogniser hears
+    (:func:`transcribe.check_transcript`); :func:`finetune` calls it after :func:`transcribe_missing`
     (used by finetune.finetune)."""
-    pairs = transcribe_missing(_check_pairs(pairs), sr)
+    pairs = _check_pairs(pairs)
+    if any(text is None for _, text in pairs):
+        raise FinetuneError("prepare needs every transcript: fill the missing ones with transcribe_missing")
     start = time.perf_counter()
     voice = cloner.enroll([w for w, _ in pairs], sr)
     examples = []
     for i, (wav, text) in enumerate(pairs, 1):
-        result = align(cloner, wav, sr, text, speaker=voice, name=f"recording {i} of {len(pairs)}")
+        name = f"recording {i} of {len(pairs)}"
+        result = align(cloner, wav, sr, text, speaker=voice, name=name)     # refuses a far too short/long text
+        if i <= len(check) and check[i - 1]:
+            transcribe.check_transcript(text, wav, sr, name=name)          # refuses another recording's text
         examples.append(Example("target", torch.tensor(symbol_ids(result.symbols, cloner.config.symbols)),
                                 torch.from_numpy(result.durations),
                                 torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
@@ -107,13 +115,18 @@ def _check_pairs(pairs) -> list:
 def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, strategy: str = "full",
              lr: float | None = None, batch_size: int = 8, accumulate: int = 1, device: str = "cpu",
              precision: str = "fp32", bottleneck: int = 64, seed: int = 0, postfilter: bool = True,
-             progress: bool = False,
+             progress: bool = False, check_transcripts: bool | None = None,
              callback: Callable[[int, "VoiceCloner"], None] | None = None) -> VoiceCloner:
     """Adapt ``cloner`` to the voice of ``pairs`` = ``[(wav, transcript), ...]``; return a new cloner
     (notebook 09).
 
     A transcript may be ``None`` (or a pair a bare waveform): the recording is then transcribed
-    offline (:func:`transcribe_missing`), and a line says what was heard.
+    offline (:func:`transcribe_missing`), and a line says what was heard. With
+    ``check_transcripts`` a given transcript is also compared with what the recogniser hears, and
+    refused when it cannot be the recording's (:func:`transcribe.check_transcript`). The default,
+    ``None``, checks when ``cloner`` learned from real people (``config.real_steps``): the
+    recogniser understands human speech, not espeak-ng's (on the course's synthetic voices it
+    misses nearly every word of a true transcript), so it cannot judge those.
 
     ``cloner`` is never modified: the model is deep-copied first (``copy.deepcopy``), and only the
     copy is trained.  The returned cloner has ``finetuned_speaker`` (pass it to ``synthesize``)
@@ -142,8 +155,11 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
         examples, align_seconds = [], 0.0                 # nothing to train: enrol only
         voice = cloner.enroll([w for w, _ in pairs], sr)
     else:
+        if check_transcripts is None:
+            check_transcripts = cloner.config.real_steps > 0
+        given = [check_transcripts and text is not None for _, text in pairs]
         pairs = transcribe_missing(pairs, sr)
-        examples, voice, align_seconds = prepare(cloner, pairs, sr)
+        examples, voice, align_seconds = prepare(cloner, pairs, sr, check=given)
 
     model = copy.deepcopy(cloner.model)          # the original's weights are never touched
     embedding = torch.from_numpy(np.array(voice.embedding, dtype=np.float32))
@@ -265,6 +281,6 @@ def _speaker_from(emb_param, voice) -> Speaker:
     if emb_param is None:
         return voice
     emb = emb_param.detach().cpu().numpy().astype(np.float32)
-    return Speaker(emb, voice.n_references, voice.seconds)
+    return dataclasses.replace(voice, embedding=emb)
 
 

@@ -142,3 +142,36 @@ def _own_item(root: Path, path: Path, text: str, spk: str) -> CorpusItem:
     return CorpusItem(speaker=spk, utterance=path.stem, text=text, wav=rel)
 
 
+
+
+# The LibriSpeech readers bundled with the course -----------------------------------------------
+
+#: Splits of :func:`librispeech_readers`.
+READER_SPLITS = ("train", "validation", "test")
+
+
+def librispeech_readers(split: str = "train") -> Corpus:
+    """Real LibriSpeech readers bundled in ``data/real_speech``, one recording each (notebook 09).
+
+    ``"train"``: the readers the cloner's real-speech stage learns from; ``"validation"``: readers
+    held out of training to choose its settings; ``"test"``: 20 readers held out of everything
+    (``data/real_speech/librispeech``), on which the course reports. The training and
+    validation items carry the words pocketsphinx recognised in them (``text``, see
+    ``data/real_speech/README.md``); test items have no text.
+    """
+    import csv
+
+    import soundfile as sf
+
+    from course_utils import env
+
+    if split not in READER_SPLITS:
+        raise ValueError(f"split must be one of {READER_SPLITS}, not {split!r}")
+    root = env.DATA_DIR / "real_speech" / ("librispeech" if split == "test" else "librispeech_train")
+    table = root / ("speakers.csv" if split == "test" else "readers.csv")
+    with open(table, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if split == "test" or r["split"] == split]
+    items = [CorpusItem(speaker=f"LS{r['reader']}", utterance=Path(r["file"]).stem, text=r.get("text", ""),
+                        wav=r["file"], num_samples=int(sf.info(str(root / r["file"])).frames), sr=16000)
+             for r in rows]
+    return Corpus(root=root, items=items)
