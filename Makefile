@@ -9,7 +9,7 @@ PROFILE ?= quick
 DEVICE  ?= auto
 KERNEL  := cloning-in-python
 
-.PHONY: setup lab test test-portable course notebooks bench clean-cache
+.PHONY: setup lab test test-portable browser-check course notebooks bench clean-cache
 
 setup: $(STAMP)
 
@@ -33,6 +33,14 @@ test: setup
 test-portable: setup
 	COURSE_CACHE=$$(mktemp -d) ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_CBWR=AVX2 $(PY) -m pytest --nbval
 	COURSE_CACHE=$$(mktemp -d) ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 $(PY) -m pytest --nbval
+
+# Every solution notebook rendered in JupyterLab in headless Chromium (figures, audio players), and
+# a student notebook's Run All (a one-line checker failure). Skipped without Debian's chromium.
+browser-check: setup
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  $(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install --quiet playwright; \
+	  $(PY) tests/browser/check_notebooks.py; \
+	else echo "browser-check skipped: no Chromium (apt-get install chromium)"; fi
 
 course: setup
 	$(PY) -m course_utils.exercises course --profile $(PROFILE) --device $(DEVICE)

@@ -143,7 +143,7 @@ def torchaudio_griffin_lim(magnitude: torch.Tensor, config: audio.ConfigLike, n_
 def spectral_convergence(wav: np.ndarray, magnitude: torch.Tensor, config: audio.ConfigLike) -> float:
     """``|| |STFT(wav)| - S || / || S ||``: how well a waveform matches a target magnitude.
 
-    (tests only: tests/test_vocoder.py)
+    (notebook 08)
     """
     cfg = audio.preset(config)
     got = torch.from_numpy(audio.spectrogram(np.asarray(wav, np.float32), cfg.replace(power=1.0)))
