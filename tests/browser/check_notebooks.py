@@ -8,7 +8,8 @@ Needs Debian's ``chromium`` package (``apt-get install chromium``); the browser 
 Python playwright through ``executable_path`` (never ``playwright install``). Without Chromium it
 says so and exits 0 (skipped). For each notebook it counts, in the rendered page, the figures,
 the figures that look blank (no coloured pixel: axes and text only), and the audio players, and
-saves a screenshot of every figure under ``--out``. Then it runs the student copy of notebook
+saves a screenshot of every figure under ``--out``; a figure or player stored in the file but not
+shown in the page fails. Then it runs the student copy of notebook
 00 in the browser with *Run All* and checks that the first unsolved exercise stops it with a
 one-line checker message, not a traceback. Exit status 1 when a check fails.
 """
@@ -44,18 +45,25 @@ def find_chromium(given: str | None) -> str | None:
 
 
 def coloured_share(png: bytes) -> float:
-    """Share of pixels with a clear hue (saturation above 0.25 and not near black or white)."""
+    """Share of pixels with a hue (saturation above 0.06, not near black): the old blank figure of
+    notebook 04 had none, every figure of the course at least 0.7 %."""
     import numpy as np
     from PIL import Image
 
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255
     top, bottom = rgb.max(axis=2), rgb.min(axis=2)
     saturation = (top - bottom) / np.maximum(top, 1e-6)
-    return float(((saturation > 0.25) & (top > 0.15)).mean())
+    return float(((saturation > 0.06) & (top > 0.15)).mean())
 
 
 def start_lab(root: Path, port: int, token: str) -> subprocess.Popen:
+    # every cell rendered at once (JupyterLab 4 otherwise drops the cells that are off screen)
+    settings = root / ".lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     command = [str(REPO / ".venv" / "bin" / "jupyter"), "lab", "--no-browser", f"--port={port}",
+               f"--LabApp.user_settings_dir={root / '.lab-settings'}",
+               f"--LabApp.workspaces_dir={root / '.lab-workspaces'}",
                f"--ServerApp.token={token}", f"--notebook-dir={root}", "--ServerApp.open_browser=False",
                "--LabApp.news_url=None", "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if os.geteuid() == 0:
@@ -79,7 +87,7 @@ def free_port() -> int:
 
 def open_notebook(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector(".jp-Notebook", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook:visible", timeout=120_000)
     page.wait_for_timeout(1500)
     # scroll through the notebook so every output is rendered (JupyterLab renders lazily)
     for _ in range(200):
@@ -93,9 +101,30 @@ def open_notebook(page, url: str) -> None:
     page.wait_for_timeout(500)
 
 
+def close_all_tabs(page) -> None:
+    """File > Close All Tabs: only one notebook in the page at a time (nothing was edited, so no dialog)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Close All Tabs").first.click()
+    page.wait_for_timeout(500)
+
+
+def stored_outputs(path: Path) -> tuple[int, int]:
+    """(figures, audio players) stored in a notebook file: what the page should show."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    outputs = [o.get("data", {}) for c in cells for o in c.get("outputs", [])]
+    return (sum("image/png" in d for d in outputs),
+            sum("<audio" in "".join(d.get("text/html", "")) for d in outputs))
+
+
 def check_rendered(page, base: str, name: str, out: Path) -> dict:
     open_notebook(page, f"{base}/lab/tree/solutions/{name}")
-    images = page.locator(".jp-OutputArea-output img")
+    panel = page.locator(".jp-NotebookPanel:visible")       # JupyterLab keeps earlier notebooks as hidden tabs
+    images = panel.locator(".jp-OutputArea-output img")
+    want_figures, want_players = stored_outputs(REPO / "solutions" / name)
+    for _ in range(120):                                     # big notebooks take a while to render
+        if images.count() >= want_figures and panel.locator("audio").count() >= want_players:
+            break
+        page.wait_for_timeout(500)
     shares = []
     for i in range(images.count()):
         image = images.nth(i)
@@ -104,8 +133,10 @@ def check_rendered(page, base: str, name: str, out: Path) -> dict:
         (out / f"{Path(name).stem}_figure{i:02d}.png").write_bytes(png)
         shares.append(coloured_share(png))
     blank = [i for i, s in enumerate(shares) if s < MIN_COLOURED_SHARE]
-    players = page.locator(".jp-OutputArea-output audio").count()
-    return {"notebook": name, "figures": len(shares), "blank figures": blank, "audio players": players}
+    players = panel.locator(".jp-OutputArea-output audio").count()
+    close_all_tabs(page)
+    return {"notebook": name, "figures": len(shares), "stored figures": want_figures, "blank figures": blank,
+            "audio players": players, "stored audio players": want_players}
 
 
 def check_run_all_stops_with_one_line(page, base: str, root: Path) -> dict:
@@ -115,8 +146,9 @@ def check_run_all_stops_with_one_line(page, base: str, root: Path) -> dict:
     page.wait_for_timeout(5000)                 # the kernel starts; Run All waits for it anyway
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_selector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", timeout=300_000)
-    error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first.inner_text()
+    stderr = ".jp-NotebookPanel:visible .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    page.wait_for_selector(stderr, timeout=300_000)
+    error = page.locator(stderr).first.inner_text()
     lines = [line for line in error.splitlines() if line.strip()]
     return {"notebook": "notebooks/00_welcome_and_setup.ipynb (student, Run All)", "error lines": len(lines),
             "first line": lines[0] if lines else "", "traceback": "Traceback" in error or "File " in error}
@@ -157,8 +189,9 @@ def main(argv=None) -> int:
                 for name in names:
                     row = check_rendered(page, base, name, out)
                     report.append(row)
-                    print(f"{name:45s} figures {row['figures']:3d}  blank {row['blank figures']}  "
-                          f"audio players {row['audio players']}", flush=True)
+                    print(f"{name:45s} figures {row['figures']:2d} of {row['stored figures']:2d} (blank: "
+                          f"{row['blank figures'] or 'none'}), audio players {row['audio players']:2d} of "
+                          f"{row['stored audio players']:2d}", flush=True)
                 row = check_run_all_stops_with_one_line(page, base, root)
                 report.append(row)
                 print(f"{row['notebook']}: {row['error lines']} line(s) of error, first: {row['first line'][:100]!r}")
@@ -167,7 +200,9 @@ def main(argv=None) -> int:
             lab.terminate()
             lab.wait(timeout=30)
     (out / "report.json").write_text(json.dumps(report, indent=1))
-    failures = [r["notebook"] for r in report if r.get("blank figures")]
+    failures = [r["notebook"] for r in report if r.get("blank figures")
+                or r.get("figures", 0) < r.get("stored figures", 0)
+                or r.get("audio players", 0) < r.get("stored audio players", 0)]
     last = report[-1]
     if last["traceback"] or last["error lines"] > 3:
         failures.append(last["notebook"] + ": the checker failure is not one line")
