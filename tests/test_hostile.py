@@ -293,6 +293,20 @@ def test_5_speech_passes_the_checks_silently(tiny):
     assert report["voiced"] > 0.3 and report["bandwidth_hz"] > 6000
 
 
+def test_5_a_lossy_decoders_small_overshoot_is_accepted_but_an_unscaled_file_is_not():
+    """A bundled Ogg Vorbis reading decodes to a peak of 1.05 (the codec overshoots full scale): it
+    is a usable reference (it was refused, with "peaks at 1 times full scale", before)."""
+    from course_utils import audio, voices
+
+    corpus = voices.librispeech_readers("train")
+    i = next(i for i, item in enumerate(corpus.items) if item.wav.endswith("1963-142393-0000.ogg"))
+    wav, sr = corpus.load(i)
+    report = audio.check_speech(wav, sr)
+    assert 1.0 < report["peak"] <= audio.MAX_PEAK
+    with pytest.raises(audio.AudioError, match=r"peaks at 1\.6 times full scale"):
+        audio.check_speech(wav / report["peak"] * 1.6, sr)
+
+
 # -- 9. text normalisation in linear time, and long numbers read digit by digit -----------------
 
 @pytest.mark.parametrize("make", [lambda n: "a" + " " * n + "b", lambda n: "1" * n, lambda n: "1" * n + "%",
