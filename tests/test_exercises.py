@@ -98,6 +98,7 @@ def test_solution_notebook_hygiene(path):
     assert len(text.encode()) < MAX_NOTEBOOK_BYTES, "keep notebooks light: smaller figures, fewer players"
     for leak in (str(REPO_ROOT), "/home/", "/root/"):
         assert leak not in text, f"{path.name} stores an absolute path ({leak})"
+    assert "Figure warning:" not in text, f"{path.name}: a figure's titles overlap (plots.warn_overlaps)"
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata.kernelspec.name == exercises.KERNEL["name"]
     code = [c for c in nb.cells if c.cell_type == "code"]
