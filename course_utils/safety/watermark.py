@@ -243,9 +243,9 @@ def watermark_to_signal_db(original: np.ndarray, marked: np.ndarray) -> float:
 def robustness_attacks(wav: np.ndarray, sr: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The everyday changes a watermark must survive, applied to ``wav`` (notebook 11).
 
-    Returns float32 arrays of the same length: ``"none"``, ``"resample 16 kHz"`` (down and back
-    up with :func:`audio.resample`), ``"noise 20 dB SNR"`` (white, seeded), ``"low-pass 5 kHz"``
-    (4th-order Butterworth, causal), ``"FIR 3 taps"`` ([0.25, 0.5, 0.25], a one-sample delay),
+    Returns float32 arrays of the same length: ``"none"``, ``"resample and back"`` (to 16 kHz,
+    or to 22.05 kHz when ``sr`` is 16 kHz, and back, with :func:`audio.resample`), ``"noise 20 dB
+    SNR"`` (white, seeded), ``"low-pass 5 kHz"`` (4th-order Butterworth, causal), ``"FIR 3 taps"`` ([0.25, 0.5, 0.25], a one-sample delay),
     ``"gain -6 dB"`` and ``"16-bit PCM"`` (what saving to a WAV file does).
     """
     from scipy.signal import butter, sosfilt
@@ -254,10 +254,11 @@ def robustness_attacks(wav: np.ndarray, sr: int, seed: int = 0) -> dict[str, np.
     x64 = x.astype(np.float64)
     noise = np.random.default_rng(seed).standard_normal(x.size)
     noise *= np.sqrt(np.mean(x64 ** 2) / np.mean(noise ** 2)) * 10 ** (-20 / 20)
-    back = audio.resample(audio.resample(x, sr, 16000), 16000, sr).astype(np.float64)
+    other = 22050 if sr == 16000 else 16000         # resampling to the same rate would change nothing
+    back = audio.resample(audio.resample(x, sr, other), other, sr).astype(np.float64)
     out = {
         "none": x64,
-        "resample 16 kHz": np.pad(back, (0, max(0, x.size - back.size)))[:x.size],
+        "resample and back": np.pad(back, (0, max(0, x.size - back.size)))[:x.size],
         "noise 20 dB SNR": x64 + noise,
         "low-pass 5 kHz": sosfilt(butter(4, 5000, fs=sr, output="sos"), x64),
         "FIR 3 taps": np.convolve(x64, [0.25, 0.5, 0.25])[:x.size],
