@@ -17,6 +17,7 @@ speech is refused.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -121,16 +122,76 @@ def _words(text: str) -> list[str]:
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """(substitutions + deletions + insertions) / words of ``reference``, on lower-case words (notebook 09)."""
-    ref, hyp = _words(reference), _words(hypothesis)
+    ref = _words(reference)
     if not ref:
         raise ValueError("the reference has no words to compare with")
+    return _edit_distance(ref, _words(hypothesis)) / len(ref)
+
+
+def _edit_distance(ref: list[str], hyp: list[str]) -> int:
+    """Fewest substitutions, deletions and insertions that turn ``ref`` into ``hyp``."""
     row = np.arange(len(hyp) + 1)
     for i, r in enumerate(ref, 1):
         prev, row = row, np.empty_like(row)
         row[0] = i
         for j, h in enumerate(hyp, 1):
             row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
-    return float(row[-1]) / len(ref)
+    return int(row[-1])
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> dict[str, list[str]]:
+    """The CMU pronouncing dictionary of the pocketsphinx wheel: word -> its first pronunciation."""
+    import os
+
+    from pocketsphinx import get_model_path
+
+    entries = {}
+    with open(os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict"), encoding="utf-8") as f:
+        for line in f:
+            word, *phones = line.split()
+            entries.setdefault(word, phones)          # "word(2)" variants are other keys
+    return entries
+
+
+def dictionary_phones(text: str) -> list[str]:
+    """The CMU phones (no stress marks) of ``text``, word by word from the dictionary; a ValueError
+    names the words it lacks (used by transcribe.phone_error_rate)."""
+    words = _words(text)
+    missing = [w for w in words if w not in _dictionary()]
+    if missing or not words:
+        raise ValueError(f"no CMU-dictionary pronunciation for {missing or text!r}: a phone error rate needs "
+                         "dictionary words (spell numbers out; split a compound such as 'zoo keeper')")
+    return [p for w in words for p in _dictionary()[w]]
+
+
+def heard_phones(wav, sr: int, name: str = "recording") -> list[str]:
+    """The phones the recogniser hears in ``wav`` with no words to guide it (pocketsphinx's phone
+    loop and phone 3-gram model); silences and noises left out (used by transcribe.phone_error_rate)."""
+    import os
+
+    from pocketsphinx import Decoder, get_model_path
+
+    wav = audio.check_wav(wav, sr, name=name, allow_silent=False)
+    pcm = (np.clip(audio.resample(wav, sr, SAMPLE_RATE), -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", lw=2.0, beam=1e-20, pbeam=1e-20,
+                      allphone=os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin"))
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    return [seg.word for seg in decoder.seg() if seg.word != "SIL" and not seg.word.startswith(("+", "<"))]
+
+
+def phone_error_rate(text: str, wav, sr: int, name: str = "recording") -> float:
+    """Edit distance between the dictionary phones of ``text`` and the phones heard in ``wav``, per
+    phone of ``text`` (notebook 09).
+
+    A measure of intelligibility for synthetic speech, where the word recogniser fails (it misses
+    about every word of the course's clones): measured in ``benchmarks/bench_real_voices.py``, LJ
+    Speech's own recordings score about 0.5, espeak-ng reading the text about 0.6, and speech
+    scored against the words of *another* sentence about 0.9 (the floor: what no content gives).
+    """
+    return _edit_distance(dictionary_phones(text), heard_phones(wav, sr, name=name)) / len(dictionary_phones(text))
 
 
 def transcribe_table(table, progress: bool = True) -> int:

@@ -60,6 +60,23 @@ def test_word_error_rate():
         transcribe.word_error_rate("...", "a")
 
 
+def test_phone_error_rate_separates_the_true_sentence_from_another():
+    """The intelligibility measure of the clones (pocketsphinx's phone loop): measured on 25 LJ
+    Speech recordings whose words are all in the dictionary, true text 0.50 on average (at most
+    0.65), the next recording's text at least 0.82."""
+    pairs = {1: "LJ001-0001", 5: "LJ001-0005", 4: "LJ001-0004"}
+    with open(LJ / "metadata.csv", encoding="utf-8") as f:
+        truth = {row[0]: row[1] for row in csv.reader(f, delimiter="|", quoting=csv.QUOTE_NONE)}
+    for i, name in pairs.items():
+        wav, sr = lj(i)
+        right = transcribe.phone_error_rate(truth[name], wav, sr)
+        wrong = transcribe.phone_error_rate(truth[pairs[5 if i == 1 else 1]], wav, sr)
+        assert right < 0.7 < 0.8 < wrong, (name, right, wrong)
+    assert transcribe.dictionary_phones("The cat.") == ["DH", "AH", "K", "AE", "T"]
+    with pytest.raises(ValueError, match="zookeeper"):
+        transcribe.phone_error_rate("The zookeeper.", *lj(1))
+
+
 @pytest.fixture(scope="module")
 def tiny_cloner():
     torch.manual_seed(0)

@@ -46,7 +46,8 @@ from course_utils.cloning.config import (PROFILES, REAL_SPEECH, INJECTIONS, SPEA
                                          CHECKPOINT_VERSION, CloningError, ClonerConfig, DamagedCheckpoint)
 from course_utils.cloning.model import (length_regulate, position_in_symbol, masked_l1,
                                         masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
-                                        single_thread, gv_postfilter, speech_statistics, match_statistics)
+                                        single_thread, gv_postfilter, speech_statistics, match_statistics,
+                                        nearest_frames)
 from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, prepare_examples,
                                        collate, load_speaker_encoder, utterance_embeddings, mean_embedding,
                                        Speaker)
@@ -60,7 +61,7 @@ __all__ = [
     "PROFILES", "REAL_SPEECH", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
     "CloningError", "DamagedCheckpoint", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
-    "single_thread", "gv_postfilter", "speech_statistics", "match_statistics", "symbol_ids", "build_vocabulary", "Example",
+    "single_thread", "gv_postfilter", "speech_statistics", "match_statistics", "nearest_frames", "symbol_ids", "build_vocabulary", "Example",
     "prepare_examples", "collate", "load_speaker_encoder", "utterance_embeddings",
     "mean_embedding", "Speaker", "train_model", "training_corpus", "LiveLossPlot", "CloningScore",
     "cloning_score", "heldout_speakers", "evaluate", "real_time_factor", "PACE_RANGE", "VoiceCloner", "state_checksum", "train"

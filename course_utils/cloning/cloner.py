@@ -17,7 +17,7 @@ import torch
 
 from course_utils import audio, env
 from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError, DamagedCheckpoint
-from course_utils.cloning.model import (AcousticModel, gv_postfilter, match_statistics, single_thread,
+from course_utils.cloning.model import (AcousticModel, gv_postfilter, match_statistics, nearest_frames, single_thread,
                                         speech_statistics)
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
                                        prepare_examples, symbol_ids, utterance_embeddings)
@@ -212,9 +212,9 @@ class VoiceCloner:
         embeddings = self.speaker_encoder.embed_utterances(checked, speaker.SAMPLE_RATE, preprocessed=True)
         seconds = sum(len(w) for w in checked) / speaker.SAMPLE_RATE
         features = self.config.features()
-        mean, std = speech_statistics([audio.log_mel(audio.resample(np.asarray(w, dtype=np.float32), sr, self.sr),
-                                                     features) for w in wavs])
-        return Speaker(mean_embedding(embeddings), len(checked), seconds, mean, std)
+        mels = [audio.log_mel(audio.resample(np.asarray(w, dtype=np.float32), sr, self.sr), features) for w in wavs]
+        mean, std = speech_statistics(mels)
+        return Speaker(mean_embedding(embeddings), len(checked), seconds, mean, std, np.concatenate(mels, axis=1))
 
     def phonemes(self, text: str) -> list[str]:
         """Normalise ``text`` (notebook 05) and phonemise it with espeak-ng into the model's symbols."""
@@ -250,11 +250,17 @@ class VoiceCloner:
 
         With ``config.match_spectrum`` (the real-speech cloner) and a :class:`Speaker` from
         :meth:`enroll`: :func:`match_statistics` to the references' spectrum; otherwise
-        :func:`gv_postfilter` with ``gv_scale``.
+        :func:`gv_postfilter` with ``gv_scale``. Then, with ``config.nearest_k`` (the real-speech
+        cloner: 8) and such a speaker, :func:`nearest_frames` from the references' frames.
         """
-        if self.config.match_spectrum and isinstance(speaker, Speaker) and speaker.mel_mean is not None:
-            return match_statistics(log_mel, speaker.mel_mean, speaker.mel_std)
-        return gv_postfilter(log_mel, self.gv_scale)
+        enrolled = isinstance(speaker, Speaker) and speaker.mel_mean is not None
+        if self.config.match_spectrum and enrolled:
+            log_mel = match_statistics(log_mel, speaker.mel_mean, speaker.mel_std)
+        else:
+            log_mel = gv_postfilter(log_mel, self.gv_scale)
+        if self.config.nearest_k and enrolled and speaker.frames is not None:
+            log_mel = nearest_frames(log_mel, speaker.frames, self.config.nearest_k)
+        return log_mel
 
     def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
                    pace: float = 1.0, key: int | str | None = None) -> tuple[np.ndarray, int]:
@@ -330,15 +336,22 @@ def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: b
     examples = prepare_examples(corpus, config, progress)
     embeddings = utterance_embeddings(corpus, encoder, config.embed_utterances, progress)
     prep_seconds = time.perf_counter() - prep_start
+    model, history = _seeded_training(examples, embeddings, config, device, progress, callback)
+    history["prepare_seconds"] = prep_seconds
+    return VoiceCloner(model, encoder, history=history)
+
+
+def _seeded_training(examples, embeddings, config: ClonerConfig, device: str, progress: bool, callback,
+                     start=None):
+    """:func:`train_model` from ``config.seed`` with deterministic algorithms, the caller's setting
+    restored afterwards (used by cloning.cloner.train)."""
     env.seed_everything(config.seed)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        model, history = train_model(examples, embeddings, config, device, progress, callback)
+        return train_model(examples, embeddings, config, device, progress, callback, start=start)
     finally:
         torch.use_deterministic_algorithms(deterministic)
-    history["prepare_seconds"] = prep_seconds
-    return VoiceCloner(model, encoder, history=history)
 
 
 def _train_on_real_speech(config: ClonerConfig, device: str, progress: bool, callback) -> "VoiceCloner":
@@ -359,14 +372,8 @@ def _train_on_real_speech(config: ClonerConfig, device: str, progress: bool, cal
     prep_seconds = time.perf_counter() - prep_start
     stage = copy.deepcopy(config)
     stage.steps, stage.lr, stage.warmup = config.real_steps, config.real_lr, config.real_warmup
-    env.seed_everything(config.seed)
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        model, history = train_model(examples + real * config.real_repeat, embeddings, stage, device, progress,
-                                     callback, start=first.model)
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
+    model, history = _seeded_training(examples + real * config.real_repeat, embeddings, stage, device, progress,
+                                      callback, start=first.model)
     model.config = config
     history.update(prepare_seconds=prep_seconds, real_recordings=len(real), real_skipped=len(skipped))
     return VoiceCloner(model, first.speaker_encoder, history=history)

@@ -14,8 +14,10 @@ from course_utils.text_encoder import TextEncoderConfig
 PROFILES = ("quick", "full")
 #: The real-speech stage of each profile (``ClonerConfig.with_real_speech``): optimiser steps on the
 #: espeak-ng corpus plus the real readers, each real recording ``real_repeat`` times per epoch.
-REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True),
-               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True)}
+#: Settings added after checkpoints were cached, with the default that leaves them out of ``ClonerConfig.key``.
+LATER_SETTINGS = {"nearest_k": 0}
+REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=8),
+               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=8)}
 INJECTIONS = ("encoder", "film", "both")
 SPEAKER_ENCODERS = ("course", "pretrained")
 PAD, UNK = "<pad>", "<unk>"
@@ -90,6 +92,8 @@ class ClonerConfig:
     real_warmup: int = 30
     # synthesis: give clones the references' spectrum (model.match_statistics; off: gv_postfilter)
     match_spectrum: bool = False
+    # ... then make each frame the mean of its nearest_k nearest reference frames (model.nearest_frames; 0: off)
+    nearest_k: int = 0
     accent: str = "en-us"
     griffin_lim_iters: int = 16
 
@@ -127,7 +131,7 @@ class ClonerConfig:
         """This configuration without its real-speech stage: the espeak-ng cloner it starts from."""
         d = self.to_dict()
         d.update({f.name: f.default for f in fields(ClonerConfig) if f.name.startswith("real_")},
-                 match_spectrum=False)
+                 match_spectrum=False, nearest_k=0)
         return ClonerConfig.from_dict(d)
 
     @classmethod
@@ -165,9 +169,14 @@ class ClonerConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def key(self) -> str:
-        """A short hash of everything but the vocabulary: names the cached checkpoint."""
+        """A short hash of everything but the vocabulary: names the cached checkpoint. A setting added
+        after checkpoints were cached (``LATER_SETTINGS``) is left out at its default, so that the
+        configurations without it keep their names and their checkpoints."""
         d = self.to_dict()
         d.pop("symbols")
+        for name, default in LATER_SETTINGS.items():
+            if d[name] == default:
+                d.pop(name)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
     def checkpoint_path(self) -> Path:

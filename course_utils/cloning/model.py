@@ -300,3 +300,21 @@ def match_statistics(log_mel: np.ndarray, mean: np.ndarray, std: np.ndarray) -> 
     ratio = np.clip(std / np.maximum(own_std, 1e-6), *SPREAD_RATIO)
     out = mean[:, None] + ratio[:, None] * (log_mel - own_mean[:, None])
     return out.astype(np.float32)
+
+
+def nearest_frames(log_mel: np.ndarray, frames: np.ndarray, k: int) -> np.ndarray:
+    """Each frame of ``log_mel`` replaced by the mean of its ``k`` nearest ``frames`` (Euclidean, over
+    the ``(n_mels, N)`` frames of the references) (used by cloning.cloner.VoiceCloner.postfilter).
+
+    The k-nearest-neighbour voice conversion of Baas, van Niekerk and Kamper (2023, "kNN-VC"), on
+    log-mels instead of WavLM features: every frame of the output is made of the speaker's own
+    spectra, so it sounds more like them, but a frame whose phone the references never said gets
+    the nearest other sound: measured on real readers, the clone is more like the speaker and the
+    recogniser hears fewer of its phones (``benchmarks/bench_real_voices.py``).
+    """
+    x = np.asarray(log_mel, dtype=np.float32).T                   # (T, n_mels)
+    y = np.asarray(frames, dtype=np.float32).T                    # (N, n_mels)
+    k = max(1, min(int(k), len(y)))
+    distance = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
+    nearest = np.argpartition(distance, k - 1, axis=1)[:, :k]
+    return y[nearest].mean(axis=1).T.astype(np.float32)

@@ -42,10 +42,7 @@ def _initial_model(examples: list[Example], embeddings: dict[str, np.ndarray], c
     frames = torch.cat([e.mel for e in examples])
     model.mel_mean.copy_(frames.mean(0))
     model.mel_std.copy_(frames.std(0).clamp_min(1e-3))
-    speaker_means = np.stack([mean_embedding(e) for e in embeddings.values()])
-    model.speaker_mean.copy_(torch.from_numpy(speaker_means.mean(0)))
-    model.speaker_std.copy_(torch.from_numpy(speaker_means.std(0) + 1e-3))
-    return model
+    return _with_speaker_statistics(model, embeddings)
 
 
 def _continued_model(start: AcousticModel, embeddings: dict[str, np.ndarray]) -> AcousticModel:
@@ -53,7 +50,11 @@ def _continued_model(start: AcousticModel, embeddings: dict[str, np.ndarray]) ->
     and mel statistics, speaker statistics of all of ``embeddings`` (the new speakers too)."""
     import copy
 
-    model = copy.deepcopy(start)
+    return _with_speaker_statistics(copy.deepcopy(start), embeddings)
+
+
+def _with_speaker_statistics(model: AcousticModel, embeddings: dict[str, np.ndarray]) -> AcousticModel:
+    """``model`` standardising speaker embeddings with the mean and spread of ``embeddings``' speakers."""
     speaker_means = np.stack([mean_embedding(e) for e in embeddings.values()])
     model.speaker_mean.copy_(torch.from_numpy(speaker_means.mean(0)))
     model.speaker_std.copy_(torch.from_numpy(speaker_means.std(0) + 1e-3))
