@@ -104,6 +104,10 @@ def _clone(args: argparse.Namespace) -> int:
                                                  real_speech=real)
     except (FileNotFoundError, cloning.CloningError) as exc:
         return _fail(str(exc))
+    if args.nearest_frames is not None:
+        if args.nearest_frames < 0:
+            return _fail(f"--nearest-frames must be 0 (off) or more, got {args.nearest_frames}")
+        cloner.model.config.nearest_k = args.nearest_frames
     # 4. enrol, (fine-tune), speak
     try:
         voice = None
@@ -159,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     clone.add_argument("--voices", choices=["real", "espeak"], default="real",
                        help="the course cloner that also learned from real people (real, the default: for "
                             "recordings of people, notebook 09) or the espeak-ng one of notebook 08")
+    clone.add_argument("--nearest-frames", type=int, metavar="K",
+                       help="make each frame of the clone the mean of its K nearest reference frames (more like "
+                            "the speaker, fewer clear phones; notebook 09); 0: off; default: the cloner's (8 for "
+                            "--voices real, 0 for espeak)")
     clone.add_argument("--checkpoint", metavar="PT", help="a cloner checkpoint to use instead of the course's")
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")
     clone.add_argument("--watermark-key", metavar="KEY", help="watermark key (default: the course's)")

@@ -70,6 +70,22 @@ def test_clones_with_consent_and_watermarks(folder):
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_nearest_frames_on_the_command_line(folder):
+    """--nearest-frames K builds the clone from the references' own frames; a negative K is refused."""
+    made = {}
+    for k in (0, 4):
+        result = run_cli("--reference", "ref0.wav", "--reference", "ref1.wav", "--text", "Hello there, Ada.",
+                         "--out", f"knn{k}.wav", "--consent", CONSENT, "--checkpoint", "tiny.pt",
+                         "--nearest-frames", k, cwd=folder)
+        assert result.returncode == 0, result.stderr
+        made[k] = sf.read(folder / f"knn{k}.wav", dtype="float32")[0]
+    assert len(made[0]) == len(made[4]) and not np.allclose(made[0], made[4])
+    result = run_cli("--reference", "ref0.wav", "--text", "Hello.", "--out", "neg.wav", "--consent", CONSENT,
+                     "--checkpoint", "tiny.pt", "--nearest-frames", "-1", cwd=folder)
+    assert result.returncode != 0 and "--nearest-frames" in result.stderr
+    assert not (folder / "neg.wav").exists()
+
+
 def test_bad_reference_is_reported(folder):
     (folder / "broken.wav").write_bytes(b"not audio")
     result = run_cli("--reference", "broken.wav", "--text", "Hello.", "--out", "bad.wav", "--consent", CONSENT,
