@@ -309,8 +309,9 @@ def nearest_frames(log_mel: np.ndarray, frames: np.ndarray, k: int) -> np.ndarra
     The k-nearest-neighbour voice conversion of Baas, van Niekerk and Kamper (2023, "kNN-VC"), on
     log-mels instead of WavLM features: every frame of the output is made of the speaker's own
     spectra, so it sounds more like them, but a frame whose phone the references never said gets
-    the nearest other sound: measured on real readers, the clone is more like the speaker and the
-    recogniser hears fewer of its phones (``benchmarks/bench_real_voices.py``).
+    the nearest other sound. Measured on the 20 held-out LibriSpeech readers with k = 8
+    (``benchmarks/bench_real_voices.py``): zero-shot cloning score 0.21-0.25 -> 0.39-0.41, phone
+    error rate 0.75 -> 0.79 (speech scored against words it does not say: 0.89).
     """
     x = np.asarray(log_mel, dtype=np.float32).T                   # (T, n_mels)
     y = np.asarray(frames, dtype=np.float32).T                    # (N, n_mels)
