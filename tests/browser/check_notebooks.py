@@ -7,7 +7,9 @@
 Needs Debian's ``chromium`` package (``apt-get install chromium``); the browser is driven by
 Python playwright through ``executable_path`` (never ``playwright install``). Without Chromium it
 says so and exits 0 (skipped). For each notebook it counts, in the rendered page, the figures,
-the figures that look blank (no coloured pixel: axes and text only), and the audio players, and
+the figures that look blank (no coloured pixel: axes and text only), the figures whose titles or
+axis labels overlap (the "Figure warning" that ``plots.use_course_style`` prints), and the audio
+players, and
 saves a screenshot of every figure under ``--out``; a figure or player stored in the file but not
 shown in the page fails. Then it runs the student copy of notebook
 00 in the browser with *Run All* and checks that the first unsolved exercise stops it with a
@@ -134,9 +136,10 @@ def check_rendered(page, base: str, name: str, out: Path) -> dict:
         shares.append(coloured_share(png))
     blank = [i for i, s in enumerate(shares) if s < MIN_COLOURED_SHARE]
     players = panel.locator(".jp-OutputArea-output audio").count()
+    overlaps = panel.locator(".jp-OutputArea-output", has_text="Figure warning").count()
     close_all_tabs(page)
     return {"notebook": name, "figures": len(shares), "stored figures": want_figures, "blank figures": blank,
-            "audio players": players, "stored audio players": want_players}
+            "overlapping titles": overlaps, "audio players": players, "stored audio players": want_players}
 
 
 def check_run_all_stops_with_one_line(page, base: str, root: Path) -> dict:
@@ -190,8 +193,8 @@ def main(argv=None) -> int:
                     row = check_rendered(page, base, name, out)
                     report.append(row)
                     print(f"{name:45s} figures {row['figures']:2d} of {row['stored figures']:2d} (blank: "
-                          f"{row['blank figures'] or 'none'}), audio players {row['audio players']:2d} of "
-                          f"{row['stored audio players']:2d}", flush=True)
+                          f"{row['blank figures'] or 'none'}; overlapping titles: {row['overlapping titles']}), "
+                          f"audio players {row['audio players']:2d} of {row['stored audio players']:2d}", flush=True)
                 row = check_run_all_stops_with_one_line(page, base, root)
                 report.append(row)
                 print(f"{row['notebook']}: {row['error lines']} line(s) of error, first: {row['first line'][:100]!r}")
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
             lab.terminate()
             lab.wait(timeout=30)
     (out / "report.json").write_text(json.dumps(report, indent=1))
-    failures = [r["notebook"] for r in report if r.get("blank figures")
+    failures = [r["notebook"] for r in report if r.get("blank figures") or r.get("overlapping titles")
                 or r.get("figures", 0) < r.get("stored figures", 0)
                 or r.get("audio players", 0) < r.get("stored audio players", 0)]
     last = report[-1]
