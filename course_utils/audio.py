@@ -326,8 +326,8 @@ def check_speech(wav: np.ndarray, sr: int, name: str = "audio") -> dict:
     (used by cloning.cloner.VoiceCloner.enroll).
 
     Refused: a sample rate below 16 kHz; float samples far beyond full scale (above ``MAX_PEAK``:
-    a file not scaled to [-1, 1]); sound whose frames are mostly not voiced (periodic between 60 and 400 Hz: noise,
-    clicks); a steady tone (voiced, but its pitch never moves). Warned: a narrow band (less than
+    a file not scaled to [-1, 1]); sound whose frames are mostly not voiced (periodic between 60
+    and 400 Hz: noise, clicks); a steady tone (voiced, but its pitch never moves). Warned: a narrow band (less than
     0.01 % of the energy above ``NARROW_BAND_HZ``: a telephone or a low-pass), clipping (more than
     0.1 % of the samples at full scale). Measured (voiced share of the sounding frames): clean
     espeak-ng speech 41-94 %, with white noise at 10 dB SNR 29 % or more, at 0 dB SNR 4 % or more;
