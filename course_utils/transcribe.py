@@ -58,12 +58,18 @@ class Transcript:
         return self.text.split()
 
 
-def _decoder():
-    """A fresh recogniser (0.6 s to load): one kept between recordings adapts its noise and
+def _decoded(wav: np.ndarray, sr: int, **options):
+    """A fresh recogniser (0.6 s to load; ``options`` for pocketsphinx's ``Decoder``) that has decoded
+    ``wav`` as one utterance. Fresh because one kept between recordings adapts its noise and
     cepstral-mean estimates to what it heard, so the same audio could give other words."""
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    pcm = (np.clip(audio.resample(wav, sr, SAMPLE_RATE), -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", **options)
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    return decoder
 
 
 def transcribe(wav, sr: int, name: str = "recording") -> Transcript:
@@ -79,14 +85,8 @@ def transcribe(wav, sr: int, name: str = "recording") -> Transcript:
     if speech < MIN_SPEECH_SECONDS:
         raise TranscriptionError(f"{name}: too short to transcribe: {speech:.2f} s of sound, at least "
                                  f"{MIN_SPEECH_SECONDS} s needed; record a whole sentence")
-    x = audio.resample(wav, sr, SAMPLE_RATE)
-    pcm = (np.clip(x, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     tic = time.perf_counter()
-    decoder = _decoder()
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    hyp = decoder.hyp()
+    hyp = _decoded(wav, sr).hyp()
     text = " ".join(re.sub(r"\(\d+\)$", "", w) for w in (hyp.hypstr if hyp else "").split())
     if not text:
         raise TranscriptionError(f"{name}: the recogniser heard no words in {speech:.1f} s of sound; is it "
@@ -170,15 +170,11 @@ def heard_phones(wav, sr: int, name: str = "recording") -> list[str]:
     loop and phone 3-gram model); silences and noises left out (used by transcribe.phone_error_rate)."""
     import os
 
-    from pocketsphinx import Decoder, get_model_path
+    from pocketsphinx import get_model_path
 
     wav = audio.check_wav(wav, sr, name=name, allow_silent=False)
-    pcm = (np.clip(audio.resample(wav, sr, SAMPLE_RATE), -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", lw=2.0, beam=1e-20, pbeam=1e-20,
-                      allphone=os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin"))
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
+    decoder = _decoded(wav, sr, lw=2.0, beam=1e-20, pbeam=1e-20,
+                       allphone=os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin"))
     return [seg.word for seg in decoder.seg() if seg.word != "SIL" and not seg.word.startswith(("+", "<"))]
 
 
@@ -188,10 +184,11 @@ def phone_error_rate(text: str, wav, sr: int, name: str = "recording") -> float:
 
     A measure of intelligibility for synthetic speech, where the word recogniser fails (it misses
     about every word of the course's clones): measured in ``benchmarks/bench_real_voices.py``, LJ
-    Speech's own recordings score about 0.5, espeak-ng reading the text about 0.6, and speech
+    Speech's own recordings score about 0.5, espeak-ng reading the text about 0.55, and speech
     scored against the words of *another* sentence about 0.9 (the floor: what no content gives).
     """
-    return _edit_distance(dictionary_phones(text), heard_phones(wav, sr, name=name)) / len(dictionary_phones(text))
+    expected = dictionary_phones(text)
+    return _edit_distance(expected, heard_phones(wav, sr, name=name)) / len(expected)
 
 
 def transcribe_table(table, progress: bool = True) -> int:
