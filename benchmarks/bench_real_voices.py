@@ -2,7 +2,7 @@
 
 Data: ``data/real_speech``. The 20 LibriSpeech **test** readers (``voices.librispeech_readers("test")``,
 one 10-17 s recording each) are held out of everything: training, the choice of settings, the
-recogniser. Each recording is cut at its pauses into 6 parts (``audio.split_at_pauses``): the
+recogniser. Each recording is cut at its pauses into 6 parts (``voices.reader_parts``): the
 first 4 are the references, the last 2 the speaker's own recordings a clone is compared with;
 the clones read 2 held-out prompts. The settings of the real-speech stage (steps, repeats,
 statistics matching) were chosen on the 20 **validation** readers, which no training step saw
@@ -28,14 +28,16 @@ Rows:
   floor); pocketsphinx's word recogniser misses nearly every word of any clone, so words are no
   measure here.
 
-About 30 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (27 minutes measured,
-while another notebook ran); from an empty cache add their training (about 7 minutes).
+About 15 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (863 s measured
+alone, which includes training the stage with seeds 1 and 2); from an empty cache add their training
+(about 7 minutes).
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import time
 
 import numpy as np
@@ -67,22 +69,6 @@ def word_errors() -> tuple[float, float, float]:
     return errors / words, float(np.median(rates)), float(np.mean(seconds))
 
 
-def real_speakers(split: str = "test") -> dict[str, dict]:
-    """``{reader: {"references": [(wav, sr)] * 4, "own": [(wav, sr)] * 2}}`` of a split's readers
-    whose recording lasts at least 10 s (all 20 test readers do)."""
-    from course_utils import audio, voices
-
-    corpus = voices.librispeech_readers(split)
-    out = {}
-    for i, item in enumerate(corpus.items):
-        wav, sr = corpus.load(i)
-        if len(wav) < 10 * sr:
-            continue
-        parts = [(p, sr) for p in audio.split_at_pauses(wav, sr)]
-        out[item.speaker] = {"references": parts[:4], "own": parts[4:]}
-    return out
-
-
 def _score(clones: dict, refs: dict, own: dict, encoder) -> tuple[float, int, dict]:
     """Mean cloning score over ``clones``' speakers, a speaker whose clones are all too short to embed
     (the judge needs 0.3 s of speech) counting 0, as in notebook 10; how many counted 0; per speaker."""
@@ -107,35 +93,18 @@ def _score(clones: dict, refs: dict, own: dict, encoder) -> tuple[float, int, di
 def real_speech_cloners(seeds=SEEDS) -> tuple[object, dict, dict]:
     """The espeak-ng cloner (seed 0) and ``{seed: real-speech cloner}``: seed 0 is the course's own
     (``VoiceCloner.trained(real_speech=True)``), the others retrain only the real-speech stage from
-    the same espeak-ng cloner with another seed; and timings of the stage."""
-    from course_utils import cloning, env, voices
-    from course_utils.cloning.data import prepare_examples, utterance_embeddings
+    the same espeak-ng cloner with another seed (``cloning.train(config, first=...)``); and timings."""
+    from course_utils import cloning
 
     first = cloning.VoiceCloner.trained("quick", progress=False)
     start = time.perf_counter()
     shipped = cloning.VoiceCloner.trained("quick", real_speech=True, progress=False)
     cloners = {0: shipped}
     info = {"course_stage_seconds": time.perf_counter() - start}
-    if any(s != 0 for s in seeds):
-        config = shipped.config
-        corpus = cloning.training_corpus(config, progress=False)
-        examples = prepare_examples(corpus, config, progress=False)
-        embeddings = utterance_embeddings(corpus, first.speaker_encoder, config.embed_utterances, progress=False)
-        tic = time.perf_counter()
-        real, real_embeddings, skipped = cloning.real_examples(first, voices.librispeech_readers("train"), progress=False)
-        info.update(align_seconds=time.perf_counter() - tic, aligned=len(real), skipped=len(skipped))
-        embeddings.update(real_embeddings)
-        for seed in seeds:
-            if seed == 0:
-                continue
-            stage = copy.deepcopy(config)
-            stage.seed, stage.steps, stage.lr, stage.warmup = seed, config.real_steps, config.real_lr, config.real_warmup
-            env.seed_everything(seed)
-            model, history = cloning.train_model(examples + real * config.real_repeat, embeddings, stage,
-                                                 progress=False, start=first.model)
-            model.config = copy.deepcopy(config)
-            cloners[seed] = cloning.VoiceCloner(model, first.speaker_encoder, history=history)
-            info[f"train_seconds_seed{seed}"] = history["seconds"]
+    for seed in seeds:
+        if seed != 0:
+            cloners[seed] = cloning.train(dataclasses.replace(shipped.config, seed=seed), first=first, progress=False)
+            info[f"train_seconds_seed{seed}"] = cloners[seed].history["seconds"]
     return first, cloners, info
 
 
@@ -165,14 +134,12 @@ def run() -> list[dict]:
                          f"{per:.1f} s per recording (model loading included)"})
     first, cloners, info = real_speech_cloners()
     judges = {"pretrained": speaker.SpeakerEncoder.pretrained(), "course": speaker.course_encoder("quick", progress=False)}
-    data = real_speakers("test")
+    refs, own = voices.reader_parts("test")
     texts = voices.prompts("heldout")[:2]
-    refs = {s: d["references"] for s, d in data.items()}
-    own = {s: d["own"] for s, d in data.items()}
 
     def zero_shot(c):
         return {s: [c.synthesize(t, c.enroll([w for w, _ in refs[s]], refs[s][0][1]), watermark=False)
-                    for t in texts] for s in data}
+                    for t in texts] for s in refs}
 
     shipped = "real-speech cloner, statistics matching + 8 nearest frames (shipped)"
     conditions = {"espeak-ng cloner (notebook 08)": {0: zero_shot(first)},
@@ -181,7 +148,7 @@ def run() -> list[dict]:
                   "real-speech cloner, statistics matching": {
                       seed: zero_shot(_with(c, nearest_k=0)) for seed, c in cloners.items()},
                   shipped: {seed: zero_shot(c) for seed, c in cloners.items()}}
-    chosen = list(data)[:: len(data) // N_FINETUNE][:N_FINETUNE]
+    chosen = list(refs)[:: len(refs) // N_FINETUNE][:N_FINETUNE]
     tuned = {"shipped": {}, "without nearest frames": {}}
     seconds = []
     for seed, c in cloners.items():

@@ -39,6 +39,16 @@ def test_split_at_pauses_cuts_in_the_silences():
         assert np.abs(part[:800]).max() == 0.0                         # each cut lands in a pause
 
 
+def test_reader_parts_are_references_and_own_recordings_of_each_reader(splits):
+    refs, own = voices.reader_parts("test")
+    assert list(refs) == list(own) == [item.speaker for item in splits["test"]]     # all 20 last 10 s or more
+    first = splits["test"].items[0].speaker
+    assert len(refs[first]) == 4 and len(own[first]) == 2
+    wav, sr = splits["test"].load(0)
+    assert np.array_equal(np.concatenate([p for p, _ in refs[first] + own[first]]), wav)
+    assert {part_sr for parts in refs.values() for _, part_sr in parts} == {sr}
+
+
 def test_match_statistics_gives_the_references_spectrum():
     rng = np.random.default_rng(0)
     predicted = rng.normal(-4.0, 0.5, (20, 200)).astype(np.float32)

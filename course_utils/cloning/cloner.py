@@ -316,16 +316,19 @@ def state_checksum(state: dict) -> str:
 
 
 def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,
-          callback: Callable[[int, dict], None] | None = None, speaker_encoder=None) -> "VoiceCloner":
+          callback: Callable[[int, dict], None] | None = None, speaker_encoder=None,
+          first: "VoiceCloner | None" = None) -> "VoiceCloner":
     """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner`.
 
-    Called when no checkpoint is cached (used by cloning.cloner.VoiceCloner).
+    Called when no checkpoint is cached (used by cloning.cloner.VoiceCloner).  With
+    ``config.real_steps``, the real-speech stage starts from ``first`` (default: the cloner of
+    ``config.first_stage()``, loaded or trained).
     """
 
     config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
     device = env.pick_device(device)
     if config.real_steps:
-        return _train_on_real_speech(config, device, progress, callback)
+        return _train_on_real_speech(config, device, progress, callback, first)
     corpus = training_corpus(config, progress)
     encoder = speaker_encoder if speaker_encoder is not None else load_speaker_encoder(
         config.speaker_encoder, config.profile, progress)
@@ -354,14 +357,17 @@ def _seeded_training(examples, embeddings, config: ClonerConfig, device: str, pr
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _train_on_real_speech(config: ClonerConfig, device: str, progress: bool, callback) -> "VoiceCloner":
-    """The real-speech stage: the espeak-ng cloner of ``config.first_stage()`` (loaded or trained),
-    trained ``config.real_steps`` more steps on its corpus plus the bundled LibriSpeech training
-    readers, aligned by it (:func:`cloning.real.real_examples`) (used by cloning.cloner.train)."""
+def _train_on_real_speech(config: ClonerConfig, device: str, progress: bool, callback,
+                          first: "VoiceCloner | None") -> "VoiceCloner":
+    """The real-speech stage: ``first``, the espeak-ng cloner (default: that of ``config.first_stage()``,
+    loaded or trained), trained ``config.real_steps`` more steps on its corpus plus the bundled
+    LibriSpeech training readers, aligned by it (:func:`cloning.real.real_examples`) (used by
+    cloning.cloner.train)."""
     from course_utils import voices
     from course_utils.cloning.real import real_examples
 
-    first = VoiceCloner.trained(config=config.first_stage(), device=device, progress=progress)
+    if first is None:
+        first = VoiceCloner.trained(config=config.first_stage(), device=device, progress=progress)
     config.symbols, config.speaker_dim = list(first.config.symbols), first.config.speaker_dim
     prep_start = time.perf_counter()
     corpus = training_corpus(config, progress)

@@ -28,12 +28,12 @@ from course_utils.voices.engine import (ACCENTS, CORPUS_VERSION, HELDOUT_FRACTIO
 from course_utils.voices.roster import prompts, real_time_factor, speaker, speaker_table, speakers
 from course_utils.voices.corpus import Corpus, CorpusItem, build_corpus, load_corpus
 from course_utils.voices.real import (AUDIO_SUFFIXES, READER_SPLITS, librispeech_readers, load_libritts,
-                                      load_recordings, load_vctk)
+                                      load_recordings, load_vctk, reader_parts)
 
 __all__ = [
     "VoiceSpec", "Utterance", "synthesize", "accents", "variants", "speakers", "speaker", "speaker_table",
     "prompts", "real_time_factor", "CorpusItem", "Corpus", "build_corpus", "load_corpus", "load_libritts",
     "load_vctk", "load_recordings", "SAMPLE_RATE", "PAUSE", "CORPUS_VERSION", "ACCENTS", "SPEAKER_VARIANTS",
     "PITCHES", "PITCH_RANGES", "RATES", "HELDOUT_FRACTION", "AUDIO_SUFFIXES",
-    "READER_SPLITS", "librispeech_readers",
+    "READER_SPLITS", "librispeech_readers", "reader_parts",
 ]

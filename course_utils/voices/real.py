@@ -142,8 +142,6 @@ def _own_item(root: Path, path: Path, text: str, spk: str) -> CorpusItem:
     return CorpusItem(speaker=spk, utterance=path.stem, text=text, wav=rel)
 
 
-
-
 # The LibriSpeech readers bundled with the course -----------------------------------------------
 
 #: Splits of :func:`librispeech_readers`.
@@ -175,3 +173,21 @@ def librispeech_readers(split: str = "train") -> Corpus:
                         wav=r["file"], num_samples=int(sf.info(str(root / r["file"])).frames), sr=16000)
              for r in rows]
     return Corpus(root=root, items=items)
+
+
+def reader_parts(split: str = "test", references: int = 4) -> tuple[dict, dict]:
+    """``({reader: references}, {reader: own})`` for the readers of a split whose recording lasts 10 s or
+    more (all 20 test readers do): each recording cut at its pauses into 6 parts
+    (``audio.split_at_pauses``), the first ``references`` parts to clone from and the rest the
+    reader's own recordings a clone is compared with, each a ``(wav, sr)`` pair (notebook 09).
+    """
+    from course_utils import audio
+
+    corpus = librispeech_readers(split)
+    refs, own = {}, {}
+    for i, item in enumerate(corpus.items):
+        wav, sr = corpus.load(i)
+        if len(wav) >= 10 * sr:
+            parts = [(p, sr) for p in audio.split_at_pauses(wav, sr)]
+            refs[item.speaker], own[item.speaker] = parts[:references], parts[references:]
+    return refs, own
