@@ -15,8 +15,9 @@ Rows:
   from the 4 references: the espeak-ng cloner of notebook 08, and the real-speech cloner with no
   post-processing, with statistics matching (``cloning.match_statistics``), and as shipped, with
   statistics matching and its 8 nearest reference frames (``cloning.nearest_frames``); the
-  real-speech stage is trained with ``SEEDS`` (from the seed-0 espeak-ng cloner), so its rows
-  give the mean and the range;
+  real-speech cloner is trained with the seeds of ``SEEDS`` (the stage with seeds 0, 1 and 2 from
+  the seed-0 espeak-ng cloner, and the whole pipeline from seed 1), so its rows give the mean
+  and the spread (``first/stage`` seeds in the notes);
 * the same after fine-tuning the real-speech cloner on the 4 references *without* transcripts
   (they are recognised), on ``N_FINETUNE`` readers, with and without the nearest frames, and
   its CPU time;
@@ -28,9 +29,9 @@ Rows:
   floor); pocketsphinx's word recogniser misses nearly every word of any clone, so words are no
   measure here.
 
-About 15 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (863 s measured
-alone, which includes training the stage with seeds 1 and 2); from an empty cache add their training
-(about 7 minutes).
+About 17 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (996 s measured
+alone, which includes training the stage with seeds 1 and 2); from an empty cache add the training of
+the seed-0 and seed-1 cloners (about 15 minutes).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ import time
 
 import numpy as np
 
-SEEDS = (0, 1, 2)
+#: (espeak-ng cloner seed, real-speech stage seed) of the real-speech cloners measured.
+SEEDS = ((0, 0), (0, 1), (0, 2), (1, 1))
 N_FINETUNE = 10          # readers fine-tuned (the zero-shot rows use all 20)
 STEPS = 60
 
@@ -90,22 +92,31 @@ def _score(clones: dict, refs: dict, own: dict, encoder) -> tuple[float, int, di
     return sum(per.values()) / len(clones), len(silent), per
 
 
-def real_speech_cloners(seeds=SEEDS) -> tuple[object, dict, dict]:
-    """The espeak-ng cloner (seed 0) and ``{seed: real-speech cloner}``: seed 0 is the course's own
-    (``VoiceCloner.trained(real_speech=True)``), the others retrain only the real-speech stage from
-    the same espeak-ng cloner with another seed (``cloning.train(config, first=...)``); and timings."""
+def real_speech_cloners(seeds=SEEDS) -> tuple[object, dict]:
+    """The espeak-ng cloner of seed 0 and ``{(first, stage): real-speech cloner}`` for ``seeds``: (0, 0) is
+    the course's own (``VoiceCloner.trained(real_speech=True)``); (0, s) retrains only the real-speech
+    stage, with seed s, from that espeak-ng cloner (``cloning.train(config, first=...)``); (s, s) is the
+    whole pipeline from seed s, what notebook 09 trains with ``SEED = s`` (cached like it)."""
     from course_utils import cloning
 
     first = cloning.VoiceCloner.trained("quick", progress=False)
-    start = time.perf_counter()
     shipped = cloning.VoiceCloner.trained("quick", real_speech=True, progress=False)
-    cloners = {0: shipped}
-    info = {"course_stage_seconds": time.perf_counter() - start}
-    for seed in seeds:
-        if seed != 0:
-            cloners[seed] = cloning.train(dataclasses.replace(shipped.config, seed=seed), first=first, progress=False)
-            info[f"train_seconds_seed{seed}"] = cloners[seed].history["seconds"]
-    return first, cloners, info
+    cloners = {}
+    for first_seed, stage_seed in seeds:
+        if first_seed == stage_seed:
+            cloners[first_seed, stage_seed] = cloning.VoiceCloner.trained("quick", real_speech=True, seed=stage_seed,
+                                                                          progress=False)
+        elif first_seed == 0:
+            cloners[first_seed, stage_seed] = cloning.train(dataclasses.replace(shipped.config, seed=stage_seed),
+                                                            first=first, progress=False)
+        else:
+            raise ValueError(f"seeds (first, stage) must be (s, s) or (0, s), got {(first_seed, stage_seed)}")
+    return first, cloners
+
+
+def _seeds(by_seed: dict) -> str:
+    """``"0/0, 0/1"``: the (espeak-ng cloner, real-speech stage) seeds of a row."""
+    return ", ".join(f"{a}/{b}" for a, b in by_seed)
 
 
 def _with(cloner, **settings):
@@ -132,7 +143,7 @@ def run() -> list[dict]:
     rows.append({"name": "word error rate, pocketsphinx en-us, LJ Speech", "value": round(100 * wer, 1), "unit": "%",
                  "note": f"32 recordings, 1 reader; median per recording {100 * median:.0f} %, "
                          f"{per:.1f} s per recording (model loading included)"})
-    first, cloners, info = real_speech_cloners()
+    first, cloners = real_speech_cloners()
     judges = {"pretrained": speaker.SpeakerEncoder.pretrained(), "course": speaker.course_encoder("quick", progress=False)}
     refs, own = voices.reader_parts("test")
     texts = voices.prompts("heldout")[:2]
@@ -142,7 +153,7 @@ def run() -> list[dict]:
                     for t in texts] for s in refs}
 
     shipped = "real-speech cloner, statistics matching + 8 nearest frames (shipped)"
-    conditions = {"espeak-ng cloner (notebook 08)": {0: zero_shot(first)},
+    conditions = {"espeak-ng cloner (notebook 08)": {(0, 0): zero_shot(first)},
                   "real-speech cloner, no post-processing": {
                       seed: zero_shot(_with(c, match_spectrum=False, nearest_k=0)) for seed, c in cloners.items()},
                   "real-speech cloner, statistics matching": {
@@ -155,7 +166,7 @@ def run() -> list[dict]:
         tuned["shipped"][seed], tuned["without nearest frames"][seed] = {}, {}
         for s in chosen:
             start = time.process_time()
-            t = finetune.finetune(c, [(w, None) for w, _ in refs[s]], refs[s][0][1], steps=STEPS, seed=seed)
+            t = finetune.finetune(c, [(w, None) for w, _ in refs[s]], refs[s][0][1], steps=STEPS, seed=seed[1])
             seconds.append(time.process_time() - start)
             tuned["shipped"][seed][s] = [t.synthesize(tx, t.finetuned_speaker, watermark=False) for tx in texts]
             plain = _with(t, nearest_k=0)
@@ -169,7 +180,7 @@ def run() -> list[dict]:
             means = [v[0] for v in values]
             rows.append({"name": f"zero-shot cloning score, {name}, {judge} judge", "value": round(float(np.mean(means)), 3),
                          "unit": "", "note": "20 held-out LibriSpeech readers, 4 references of ~2 s; "
-                         + (f"seeds {list(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; " if len(means) > 1 else "")
+                         + (f"seeds {_seeds(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; " if len(means) > 1 else "")
                          + f"{max(v[1] for v in values)} reader(s) with clones too short to judge (counted 0); "
                          f"target >= 0.35{note_judge}"})
         zero = [_score(sub(c), sub(refs), sub(own), encoder)[0] for c in conditions[shipped].values()]
@@ -178,7 +189,7 @@ def run() -> list[dict]:
             rows.append({"name": f"cloning score, real-speech cloner fine-tuned without transcripts, {variant}, {judge} judge",
                          "value": round(float(np.mean(means)), 3), "unit": "",
                          "note": f"{len(chosen)} of the readers, {STEPS} full steps on the 4 references (recognised "
-                                 f"transcripts); seeds {list(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; "
+                                 f"transcripts); seeds {_seeds(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; "
                                  f"shipped zero-shot on the same readers {np.mean(zero):.3f}; target >= 0.60{note_judge}"})
     rows.append({"name": "fine-tuning CPU time per real speaker", "value": round(float(np.mean(seconds)), 1),
                  "unit": "CPU s", "note": f"recognition + alignment + {STEPS} steps, all threads, max "
@@ -200,10 +211,10 @@ def run() -> list[dict]:
         rates = [r for clones in by_seed.values() for r in _phone_errors(clones, texts)]
         rows.append({"name": f"phone error rate of the fine-tuned clones, {variant}", "value": round(float(np.mean(rates)), 3),
                      "unit": "", "note": f"{len(rates)} clones; {per_note}"})
-    history = cloners[0].history
+    history = cloners[0, 0].history
     rows.append({"name": "real-speech stage: training time (quick)", "value": round(history.get("seconds", 0.0), 1),
-                 "unit": "s", "note": f"{cloners[0].config.real_steps} steps on the espeak-ng corpus + "
-                 f"{history.get('real_recordings', '?')} real recordings x {cloners[0].config.real_repeat}; data "
+                 "unit": "s", "note": f"{cloners[0, 0].config.real_steps} steps on the espeak-ng corpus + "
+                 f"{history.get('real_recordings', '?')} real recordings x {cloners[0, 0].config.real_repeat}; data "
                  f"preparation and alignment {history.get('prepare_seconds', 0.0):.0f} s; "
                  f"{history.get('real_skipped', '?')} recording(s) skipped"})
     return rows
