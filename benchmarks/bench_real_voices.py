@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import dataclasses
 import time
 
 import numpy as np
@@ -100,15 +99,14 @@ def real_speech_cloners(seeds=SEEDS) -> tuple[object, dict]:
     from course_utils import cloning
 
     first = cloning.VoiceCloner.trained("quick", progress=False)
-    shipped = cloning.VoiceCloner.trained("quick", real_speech=True, progress=False)
     cloners = {}
     for first_seed, stage_seed in seeds:
         if first_seed == stage_seed:
             cloners[first_seed, stage_seed] = cloning.VoiceCloner.trained("quick", real_speech=True, seed=stage_seed,
                                                                           progress=False)
         elif first_seed == 0:
-            cloners[first_seed, stage_seed] = cloning.train(dataclasses.replace(shipped.config, seed=stage_seed),
-                                                            first=first, progress=False)
+            config = cloning.ClonerConfig.with_real_speech("quick", seed=stage_seed)
+            cloners[first_seed, stage_seed] = cloning.train(config, first=first, progress=False)
         else:
             raise ValueError(f"seeds (first, stage) must be (s, s) or (0, s), got {(first_seed, stage_seed)}")
     return first, cloners
