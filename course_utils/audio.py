@@ -212,8 +212,9 @@ def _frame_db(wav: np.ndarray, frame: int, hop: int) -> np.ndarray:
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
-def _webrtc_voiced(wav: np.ndarray, sr: int, aggressiveness: int) -> tuple[np.ndarray, int]:
-    """Per-30-ms-frame speech decisions of WebRTC's VAD (on a 16 kHz copy) and the frame hop."""
+def vad_frames(pcm: np.ndarray, aggressiveness: int) -> np.ndarray:
+    """WebRTC's voice activity decisions, one per 30-ms frame of 16 kHz 16-bit ``pcm`` (a last partial
+    frame is dropped) (used by speaker.features.trim_long_silences)."""
     # The C extension is imported directly: webrtcvad.py imports pkg_resources, which
     # setuptools >= 81 no longer ships.
     import _webrtcvad
@@ -221,13 +222,17 @@ def _webrtc_voiced(wav: np.ndarray, sr: int, aggressiveness: int) -> tuple[np.nd
     vad = _webrtcvad.create()
     _webrtcvad.init(vad)
     _webrtcvad.set_mode(vad, int(aggressiveness))
+    pcm = np.ascontiguousarray(pcm, dtype="<i2")
+    step = 480  # 30 ms at 16 kHz
+    return np.array([_webrtcvad.process(vad, 16000, pcm[i * step:(i + 1) * step].tobytes(), step)
+                     for i in range(pcm.size // step)], dtype=bool)
+
+
+def _webrtc_voiced(wav: np.ndarray, sr: int, aggressiveness: int) -> tuple[np.ndarray, int]:
+    """Per-30-ms-frame speech decisions of WebRTC's VAD (on a 16 kHz copy) and the frame hop."""
     x16 = resample(wav, sr, 16000) if sr != 16000 else wav
     pcm = (np.clip(x16, -1, 1) * 32767).astype("<i2")
-    step = 480  # 30 ms at 16 kHz
-    n = pcm.size // step
-    voiced = np.array([_webrtcvad.process(vad, 16000, pcm[i * step:(i + 1) * step].tobytes(), step)
-                       for i in range(n)], dtype=bool)
-    return voiced, round(step * sr / 16000)
+    return vad_frames(pcm, aggressiveness), round(480 * sr / 16000)
 
 
 def _drop_short_runs(flags: np.ndarray, min_run: int) -> np.ndarray:

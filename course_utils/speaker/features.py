@@ -64,12 +64,6 @@ def pkg_resources_shim():
             del sys.modules["pkg_resources"]
 
 
-def _webrtcvad():
-    with pkg_resources_shim():
-        import webrtcvad
-    return webrtcvad
-
-
 def import_resemblyzer():
     """Import the reference ``resemblyzer`` package (for parity checks only; notebook 07) (notebook 07)."""
     with pkg_resources_shim(), warnings.catch_warnings():
@@ -114,10 +108,7 @@ def trim_long_silences(wav: np.ndarray) -> np.ndarray:
     wav = wav[: len(wav) - len(wav) % window]
     if len(wav) == 0:
         return wav
-    pcm = np.round(wav * INT16_MAX).astype("<i2").tobytes()  # 16-bit little-endian PCM
-    vad = _webrtcvad().Vad(mode=3)
-    flags = np.array([vad.is_speech(pcm[start * 2:(start + window) * 2], sample_rate=SAMPLE_RATE)
-                      for start in range(0, len(wav), window)])
+    flags = audio.vad_frames(np.round(wav * INT16_MAX).astype("<i2"), aggressiveness=3)   # 30-ms frames
     width = VAD_AVERAGE_WIDTH
     padded = np.concatenate((np.zeros((width - 1) // 2), flags, np.zeros(width // 2)))
     smoothed = np.cumsum(padded, dtype=float)
