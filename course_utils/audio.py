@@ -212,6 +212,16 @@ def _frame_db(wav: np.ndarray, frame: int, hop: int) -> np.ndarray:
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
+#: Samples in one frame of WebRTC's VAD: 30 ms at 16 kHz.
+VAD_FRAME = 480
+
+
+def pcm16(wav: np.ndarray) -> np.ndarray:
+    """``wav`` as 16-bit little-endian PCM, clipped to full scale, as WebRTC's VAD and pocketsphinx
+    take it; pocketsphinx gets it in transcribe (used by transcribe.transcribe)."""
+    return (np.clip(wav, -1.0, 1.0) * 32767).astype("<i2")
+
+
 def vad_frames(pcm: np.ndarray, aggressiveness: int) -> np.ndarray:
     """WebRTC's voice activity decisions, one per 30-ms frame of 16 kHz 16-bit ``pcm`` (a last partial
     frame is dropped) (used by speaker.features.trim_long_silences)."""
@@ -223,7 +233,7 @@ def vad_frames(pcm: np.ndarray, aggressiveness: int) -> np.ndarray:
     _webrtcvad.init(vad)
     _webrtcvad.set_mode(vad, int(aggressiveness))
     pcm = np.ascontiguousarray(pcm, dtype="<i2")
-    step = 480  # 30 ms at 16 kHz
+    step = VAD_FRAME
     return np.array([_webrtcvad.process(vad, 16000, pcm[i * step:(i + 1) * step].tobytes(), step)
                      for i in range(pcm.size // step)], dtype=bool)
 
@@ -231,8 +241,7 @@ def vad_frames(pcm: np.ndarray, aggressiveness: int) -> np.ndarray:
 def _webrtc_voiced(wav: np.ndarray, sr: int, aggressiveness: int) -> tuple[np.ndarray, int]:
     """Per-30-ms-frame speech decisions of WebRTC's VAD (on a 16 kHz copy) and the frame hop."""
     x16 = resample(wav, sr, 16000) if sr != 16000 else wav
-    pcm = (np.clip(x16, -1, 1) * 32767).astype("<i2")
-    return vad_frames(pcm, aggressiveness), round(480 * sr / 16000)
+    return vad_frames(pcm16(x16), aggressiveness), round(VAD_FRAME * sr / 16000)
 
 
 def _drop_short_runs(flags: np.ndarray, min_run: int) -> np.ndarray:

@@ -64,7 +64,7 @@ def _decoded(wav: np.ndarray, sr: int, **options):
     cepstral-mean estimates to what it heard, so the same audio could give other words."""
     from pocketsphinx import Decoder
 
-    pcm = (np.clip(audio.resample(wav, sr, SAMPLE_RATE), -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    pcm = audio.pcm16(audio.resample(wav, sr, SAMPLE_RATE)).tobytes()
     decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", **options)
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
