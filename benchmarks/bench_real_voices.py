@@ -14,12 +14,13 @@ Rows:
 * the cloning score (1: like the speaker's own recordings, 0: like another person), zero-shot
   from the 4 references: the espeak-ng cloner of notebook 08, and the real-speech cloner with no
   post-processing, with statistics matching (``cloning.match_statistics``), and as shipped, with
-  statistics matching and its 8 nearest reference frames (``cloning.nearest_frames``); the
+  statistics matching and, for every frame, the mean log magnitude of its 2 nearest reference frames
+  (``cloning.nearest_frames``, ``VoiceCloner.spectrum``); the
   real-speech cloner is trained with the seeds of ``SEEDS`` (the stage with seeds 0, 1 and 2 from
   the seed-0 espeak-ng cloner, and the whole pipeline from seed 1), so its rows give the mean
   and the spread (``first/stage`` seeds in the notes);
 * the same after fine-tuning the real-speech cloner on the 4 references *without* transcripts
-  (they are recognised), on ``N_FINETUNE`` readers, with and without the nearest frames, and
+  (they are recognised), on all 20 readers, with and without the nearest frames, and
   its CPU time;
 * two judges: the pretrained encoder (the cloner is conditioned on it: the issue's target
   judge) and the course encoder of notebook 07 (no part in cloning, but trained on espeak-ng
@@ -44,7 +45,6 @@ import numpy as np
 
 #: (espeak-ng cloner seed, real-speech stage seed) of the real-speech cloners measured.
 SEEDS = ((0, 0), (0, 1), (0, 2), (1, 1))
-N_FINETUNE = 10          # readers fine-tuned (the zero-shot rows use all 20)
 STEPS = 60
 
 
@@ -150,19 +150,18 @@ def run() -> list[dict]:
         return {s: [c.synthesize(t, c.enroll([w for w, _ in refs[s]], refs[s][0][1]), watermark=False)
                     for t in texts] for s in refs}
 
-    shipped = "real-speech cloner, statistics matching + 8 nearest frames (shipped)"
+    shipped = "real-speech cloner, statistics matching + 2 nearest reference spectra (shipped)"
     conditions = {"espeak-ng cloner (notebook 08)": {(0, 0): zero_shot(first)},
                   "real-speech cloner, no post-processing": {
                       seed: zero_shot(_with(c, match_spectrum=False, nearest_k=0)) for seed, c in cloners.items()},
                   "real-speech cloner, statistics matching": {
                       seed: zero_shot(_with(c, nearest_k=0)) for seed, c in cloners.items()},
                   shipped: {seed: zero_shot(c) for seed, c in cloners.items()}}
-    chosen = list(refs)[:: len(refs) // N_FINETUNE][:N_FINETUNE]
     tuned = {"shipped": {}, "without nearest frames": {}}
     seconds = []
     for seed, c in cloners.items():
         tuned["shipped"][seed], tuned["without nearest frames"][seed] = {}, {}
-        for s in chosen:
+        for s in refs:
             start = time.process_time()
             t = finetune.finetune(c, [(w, None) for w, _ in refs[s]], refs[s][0][1], steps=STEPS, seed=seed[1])
             seconds.append(time.process_time() - start)
@@ -170,7 +169,6 @@ def run() -> list[dict]:
             plain = _with(t, nearest_k=0)
             tuned["without nearest frames"][seed][s] = [plain.synthesize(tx, t.finetuned_speaker, watermark=False)
                                                         for tx in texts]
-    sub = lambda d: {s: d[s] for s in chosen}                                  # noqa: E731
     for judge, encoder in judges.items():
         note_judge = " (the target's judge)" if judge == "pretrained" else " (independent; trained on espeak-ng voices only)"
         for name, by_seed in conditions.items():
@@ -181,14 +179,13 @@ def run() -> list[dict]:
                          + (f"seeds {_seeds(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; " if len(means) > 1 else "")
                          + f"{max(v[1] for v in values)} reader(s) with clones too short to judge (counted 0); "
                          f"target >= 0.35{note_judge}"})
-        zero = [_score(sub(c), sub(refs), sub(own), encoder)[0] for c in conditions[shipped].values()]
         for variant, by_seed in tuned.items():
-            means = [_score(t, sub(refs), sub(own), encoder)[0] for t in by_seed.values()]
+            means = [_score(t, refs, own, encoder)[0] for t in by_seed.values()]
             rows.append({"name": f"cloning score, real-speech cloner fine-tuned without transcripts, {variant}, {judge} judge",
                          "value": round(float(np.mean(means)), 3), "unit": "",
-                         "note": f"{len(chosen)} of the readers, {STEPS} full steps on the 4 references (recognised "
+                         "note": f"the {len(refs)} readers, {STEPS} full steps on the 4 references (recognised "
                                  f"transcripts); seeds {_seeds(by_seed)}: {', '.join(f'{m:.3f}' for m in means)}; "
-                                 f"shipped zero-shot on the same readers {np.mean(zero):.3f}; target >= 0.60{note_judge}"})
+                                 f"target >= 0.60{note_judge}"})
     rows.append({"name": "fine-tuning CPU time per real speaker", "value": round(float(np.mean(seconds)), 1),
                  "unit": "CPU s", "note": f"recognition + alignment + {STEPS} steps, all threads, max "
                                           f"{max(seconds):.1f}; target <= 180 CPU s"})

@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the course cloner that also learned from real people (real, the default: for "
                             "recordings of people, notebook 09) or the espeak-ng one of notebook 08")
     clone.add_argument("--nearest-frames", type=int, metavar="K",
-                       help="make each frame of the clone the mean of its K nearest reference frames (more like "
-                            "the speaker, fewer clear phones; notebook 09); 0: off; default: the cloner's (8 for "
+                       help="build each frame of the clone from its K nearest reference frames (more like "
+                            "the speaker, fewer clear phones; notebook 09); 0: off; default: the cloner's (2 for "
                             "--voices real, 0 for espeak)")
     clone.add_argument("--checkpoint", metavar="PT", help="a cloner checkpoint to use instead of the course's")
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")

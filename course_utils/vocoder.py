@@ -110,7 +110,18 @@ class GriffinLimVocoder:
     @torch.no_grad()
     def __call__(self, log_mel, n_samples: int | None = None) -> np.ndarray:
         """Float32 waveform in [-1, 1] for log-mel frames ``(n_mels, frames)``."""
-        magnitude = self.magnitude(log_mel)
+        return self.from_magnitude(self.magnitude(log_mel), n_samples)
+
+    @torch.no_grad()
+    def from_magnitude(self, magnitude, n_samples: int | None = None) -> np.ndarray:
+        """Float32 waveform in [-1, 1] for a linear magnitude ``(n_fft // 2 + 1, frames)`` (numpy or torch)."""
+        magnitude = torch.as_tensor(np.asarray(magnitude) if not torch.is_tensor(magnitude) else magnitude,
+                                    dtype=torch.float32).detach().cpu()
+        n_freqs = self.config.n_fft // 2 + 1
+        if magnitude.dim() != 2 or magnitude.shape[0] != n_freqs:
+            raise ValueError(f"magnitude must be (n_fft // 2 + 1 = {n_freqs}, frames), got shape {tuple(magnitude.shape)}")
+        if not torch.isfinite(magnitude).all():
+            raise ValueError("magnitude contains NaN or infinite values")
         frames, hop = magnitude.shape[-1], self.config.hop_length
         shortest = 1 + self.config.n_fft // hop
         if frames >= shortest:

@@ -68,7 +68,7 @@ def test_the_real_speech_stage_starts_from_the_espeak_cloner():
     real = cloning.ClonerConfig.with_real_speech("quick", seed=3)
     plain = cloning.ClonerConfig.for_profile("quick", seed=3)
     assert real.real_steps > 0 and real.match_spectrum and not plain.real_steps and not plain.match_spectrum
-    assert real.nearest_k == 8 and plain.nearest_k == 0
+    assert real.nearest_k == 2 and plain.nearest_k == 0
     assert real.first_stage().key() == plain.key() and real.key() != plain.key()
 
 
@@ -88,10 +88,12 @@ def test_enrolment_carries_the_spectrum_and_the_post_filter_uses_it(tiny, splits
     np.testing.assert_allclose(cloning.speech_statistics(matched)[0], voice.mel_mean, atol=1e-3)
     assert np.array_equal(tiny.postfilter(predicted, voice.embedding), predicted)   # no statistics: gv (scale 1)
     assert voice.frames.shape[0] == tiny.config.n_mels and voice.frames.shape[1] > 100
+    assert voice.spectra.shape == (tiny.config.n_fft // 2 + 1, voice.frames.shape[1])   # frame for frame
 
 
 def test_nearest_frames_builds_the_output_from_the_references_frames(tiny, splits):
-    """kNN-VC on log-mels: every output frame is a mean of k reference frames, as many frames as given."""
+    """kNN-VC matched on log-mels: every output frame is a mean of the values of k reference frames, as many
+    frames as given; the cloner averages the references' log magnitudes and gives them to the vocoder."""
     rng = np.random.default_rng(0)
     frames = rng.standard_normal((8, 40)).astype(np.float32)
     assert np.allclose(cloning.nearest_frames(frames[:, :5], frames, 1), frames[:, :5], atol=1e-5)
@@ -101,14 +103,22 @@ def test_nearest_frames_builds_the_output_from_the_references_frames(tiny, split
     for t in range(5):                                   # the frame itself and its nearest other frame
         d = ((frames - query[:, [t]]) ** 2).sum(0)
         np.testing.assert_allclose(two[:, t], frames[:, np.argsort(d)[:2]].mean(1), atol=1e-5)
+    values = rng.standard_normal((3, 40)).astype(np.float32)            # one column per reference frame
+    np.testing.assert_allclose(cloning.nearest_frames(frames[:, :5], frames, 1, values), values[:, :5], atol=1e-6)
+    with pytest.raises(ValueError, match="one value per reference frame"):
+        cloning.nearest_frames(frames, frames, 2, values[:, :39])
     wav, sr = splits["test"].load(0)
     voice = tiny.enroll(audio.split_at_pauses(wav, sr)[:4], sr)
     knn = copy.deepcopy(tiny)
     knn.model.config.nearest_k = 4
     predicted = np.full((tiny.config.n_mels, 30), -5.0, np.float32) + np.linspace(0, 1, 30, dtype=np.float32)
-    out = knn.postfilter(predicted, voice)
-    assert out.shape == predicted.shape and out.max() <= voice.frames.max() + 1e-4
-    assert not np.allclose(out, tiny.postfilter(predicted, voice))
+    out = knn.spectrum(predicted, voice)
+    assert out.shape == (tiny.config.n_fft // 2 + 1, 30) and np.log(out).max() <= voice.spectra.max() + 1e-4
+    plain = tiny.spectrum(predicted, voice)                             # nearest_k 0: the mel inversion
+    assert plain.shape == out.shape and not np.allclose(out, plain)
+    assert np.array_equal(knn.postfilter(predicted, voice), tiny.postfilter(predicted, voice))
+    wav = knn.vocoder.from_magnitude(out)
+    assert wav.dtype == np.float32 and len(wav) > 0 and np.isfinite(wav).all()
 
 
 def test_real_examples_align_recognised_words_and_skip_what_cannot_be(tiny, splits):

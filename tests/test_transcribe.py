@@ -93,6 +93,24 @@ def test_finetune_transcribes_what_has_no_transcript_and_says_so(tiny_cloner, ca
     assert tuned.finetune_result.steps == 1
 
 
+def test_a_misheard_recording_is_left_out_of_training_and_said(tiny_cloner, capsys, monkeypatch):
+    """Found on a held-out LibriSpeech reader: pocketsphinx heard 3 phonemes in 2.1 s of speech. A
+    recognised transcript that cannot be the recording's is left out (the others train), with a
+    line; when every one is, fine-tuning is refused."""
+    (a, sr), (b, _) = lj(2), lj(3)
+    heard = {len(a): "in being comparatively modern", len(b): "oh"}
+    monkeypatch.setattr(transcribe, "transcribe", lambda wav, sr, name="": transcribe.Transcript(heard[len(wav)], 1.0, 0.0))
+    tuned = finetune.finetune(tiny_cloner, [(a, None), (b, None)], sr, steps=1, postfilter=False)
+    said = capsys.readouterr().out
+    assert "recording 2 of 2: the transcript has" in said and "left out of training" in said
+    assert tuned.finetune_result.steps == 1
+    with pytest.raises(finetune.FinetuneError, match="recording 2 of 2: the transcript has"):   # given: refused
+        finetune.finetune(tiny_cloner, [(a, None), (b, "oh")], sr, steps=1, postfilter=False)
+    heard[len(a)] = "no"
+    with pytest.raises(finetune.FinetuneError, match="no recording left to train on"):
+        finetune.finetune(tiny_cloner, [(a, None), (b, None)], sr, steps=1, postfilter=False)
+
+
 @pytest.mark.parametrize("text", ["Banana.", " ".join(["a long paragraph that was never read"] * 12)])
 def test_finetune_refuses_a_transcript_that_cannot_be_the_recording(tiny_cloner, text):
     (a, sr), (b, _) = lj(2), lj(4)

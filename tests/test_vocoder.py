@@ -55,6 +55,7 @@ def test_vocoder_output_is_float32_bounded_and_deterministic():
     assert np.abs(a).max() <= 0.95 + 1e-6
     assert np.array_equal(a, b)
     assert len(voc(log_mel, n_samples=8000)) == 8000
+    assert np.array_equal(voc.from_magnitude(voc.magnitude(log_mel)), a)     # __call__ = mel inversion + this
 
 
 def test_vocoder_rejects_bad_input():
@@ -63,6 +64,10 @@ def test_vocoder_rejects_bad_input():
         voc(np.zeros((10, 80), np.float32))
     with pytest.raises(ValueError, match="NaN"):
         voc(np.full((80, 10), np.nan, np.float32))
+    with pytest.raises(ValueError, match="n_fft // 2 \\+ 1"):
+        voc.from_magnitude(np.ones((80, 10), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        voc.from_magnitude(np.full((CFG.n_fft // 2 + 1, 10), np.inf, np.float32))
     with pytest.raises(ValueError, match="n_iter"):
         vocoder.GriffinLimVocoder(CFG, n_iter=0)
     with pytest.raises(ValueError, match="momentum"):

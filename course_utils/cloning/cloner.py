@@ -212,9 +212,13 @@ class VoiceCloner:
         embeddings = self.speaker_encoder.embed_utterances(checked, speaker.SAMPLE_RATE, preprocessed=True)
         seconds = sum(len(w) for w in checked) / speaker.SAMPLE_RATE
         features = self.config.features()
-        mels = [audio.log_mel(audio.resample(np.asarray(w, dtype=np.float32), sr, self.sr), features) for w in wavs]
+        resampled = [audio.resample(np.asarray(w, dtype=np.float32), sr, self.sr) for w in wavs]
+        mels = [audio.log_mel(w, features) for w in resampled]
+        spectra = [np.log(np.maximum(audio.spectrogram(w, features.replace(power=1.0)), features.log_floor))
+                   for w in resampled]
         mean, std = speech_statistics(mels)
-        return Speaker(mean_embedding(embeddings), len(checked), seconds, mean, std, np.concatenate(mels, axis=1))
+        return Speaker(mean_embedding(embeddings), len(checked), seconds, mean, std, np.concatenate(mels, axis=1),
+                       np.concatenate(spectra, axis=1).astype(np.float32))
 
     def phonemes(self, text: str) -> list[str]:
         """Normalise ``text`` (notebook 05) and phonemise it with espeak-ng into the model's symbols."""
@@ -246,21 +250,28 @@ class VoiceCloner:
         return self.model.denormalise(out["mel_post"][0]).T.numpy()
 
     def postfilter(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
-        """What :meth:`synthesize` does to a predicted log-mel before the vocoder (notebook 09).
+        """What :meth:`synthesize` does to a predicted log-mel first (notebook 09).
 
         With ``config.match_spectrum`` (the real-speech cloner) and a :class:`Speaker` from
         :meth:`enroll`: :func:`match_statistics` to the references' spectrum; otherwise
-        :func:`gv_postfilter` with ``gv_scale``. Then, with ``config.nearest_k`` (the real-speech
-        cloner: 8) and such a speaker, :func:`nearest_frames` from the references' frames.
+        :func:`gv_postfilter` with ``gv_scale``.
         """
-        enrolled = isinstance(speaker, Speaker) and speaker.mel_mean is not None
-        if self.config.match_spectrum and enrolled:
-            log_mel = match_statistics(log_mel, speaker.mel_mean, speaker.mel_std)
-        else:
-            log_mel = gv_postfilter(log_mel, self.gv_scale)
-        if self.config.nearest_k and enrolled and speaker.frames is not None:
-            log_mel = nearest_frames(log_mel, speaker.frames, self.config.nearest_k)
-        return log_mel
+        if self.config.match_spectrum and isinstance(speaker, Speaker) and speaker.mel_mean is not None:
+            return match_statistics(log_mel, speaker.mel_mean, speaker.mel_std)
+        return gv_postfilter(log_mel, self.gv_scale)
+
+    def spectrum(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
+        """The linear magnitude ``(n_fft // 2 + 1, frames)`` the vocoder turns into sound (notebook 09).
+
+        The :meth:`postfilter`-ed log-mel; then, with ``config.nearest_k`` (the real-speech cloner: 2)
+        and a :class:`Speaker` from :meth:`enroll`, each frame is the mean log magnitude of its
+        ``nearest_k`` nearest reference frames (:func:`nearest_frames` with ``speaker.spectra``);
+        otherwise the vocoder's inversion of the mel filterbank.
+        """
+        log_mel = self.postfilter(log_mel, speaker)
+        if self.config.nearest_k and isinstance(speaker, Speaker) and speaker.spectra is not None:
+            return np.exp(nearest_frames(log_mel, speaker.frames, self.config.nearest_k, speaker.spectra))
+        return self.vocoder.magnitude(log_mel).numpy()
 
     def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
                    pace: float = 1.0, key: int | str | None = None) -> tuple[np.ndarray, int]:
@@ -275,7 +286,7 @@ class VoiceCloner:
         """
         _check_pace(pace)
         with single_thread():
-            wav = self.vocoder(self.postfilter(self.mel(text, speaker, pace), speaker))
+            wav = self.vocoder.from_magnitude(self.spectrum(self.mel(text, speaker, pace), speaker))
         if watermark:
             from course_utils import safety
 

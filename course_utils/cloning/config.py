@@ -16,8 +16,8 @@ PROFILES = ("quick", "full")
 #: espeak-ng corpus plus the real readers, each real recording ``real_repeat`` times per epoch.
 #: Settings added after checkpoints were cached, with the default that leaves them out of ``ClonerConfig.key``.
 LATER_SETTINGS = {"nearest_k": 0}
-REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=8),
-               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=8)}
+REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=2),
+               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=2)}
 INJECTIONS = ("encoder", "film", "both")
 SPEAKER_ENCODERS = ("course", "pretrained")
 PAD, UNK = "<pad>", "<unk>"
@@ -92,7 +92,8 @@ class ClonerConfig:
     real_warmup: int = 30
     # synthesis: give clones the references' spectrum (model.match_statistics; off: gv_postfilter)
     match_spectrum: bool = False
-    # ... then make each frame the mean of its nearest_k nearest reference frames (model.nearest_frames; 0: off)
+    # ... then give each frame the mean log magnitude of its nearest_k nearest reference frames
+    # (model.nearest_frames, VoiceCloner.spectrum; 0: off)
     nearest_k: int = 0
     accent: str = "en-us"
     griffin_lim_iters: int = 16

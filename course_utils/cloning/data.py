@@ -146,7 +146,8 @@ class Speaker:
     ``mel_mean``, ``mel_std``: each mel channel's mean and spread over the speech frames of the
     references (:func:`cloning.speech_statistics`), which a cloner with ``match_spectrum`` gives
     its output (:func:`cloning.match_statistics`); ``frames``: the references' log-mel frames
-    ``(n_mels, N)``, for a cloner with ``config.nearest_k`` (:func:`cloning.nearest_frames`). What
+    ``(n_mels, N)``, and ``spectra``: their log STFT magnitudes ``(n_fft // 2 + 1, N)``, frame for
+    frame, for a cloner with ``config.nearest_k`` (:func:`cloning.nearest_frames`). What
     notebook 08's ``cloner.enroll`` returns (used by cloning.cloner.VoiceCloner.enroll).
     """
 
@@ -156,6 +157,7 @@ class Speaker:
     mel_mean: np.ndarray | None = field(default=None, repr=False)
     mel_std: np.ndarray | None = field(default=None, repr=False)
     frames: np.ndarray | None = field(default=None, repr=False)
+    spectra: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (f"Speaker({self.embedding.shape[0]}-d embedding from {self.n_references} "

@@ -302,20 +302,24 @@ def match_statistics(log_mel: np.ndarray, mean: np.ndarray, std: np.ndarray) -> 
     return out.astype(np.float32)
 
 
-def nearest_frames(log_mel: np.ndarray, frames: np.ndarray, k: int) -> np.ndarray:
-    """Each frame of ``log_mel`` replaced by the mean of its ``k`` nearest ``frames`` (Euclidean, over
-    the ``(n_mels, N)`` frames of the references) (used by cloning.cloner.VoiceCloner.postfilter).
+def nearest_frames(log_mel: np.ndarray, frames: np.ndarray, k: int, values: np.ndarray | None = None) -> np.ndarray:
+    """Each frame of ``log_mel`` replaced by the mean of the ``values`` (default: ``frames``) of its ``k``
+    nearest ``frames`` (Euclidean, over the ``(n_mels, N)`` log-mel frames of the references); ``values``
+    is any ``(dim, N)`` array with one column per reference frame (used by cloning.cloner.VoiceCloner.spectrum).
 
-    The k-nearest-neighbour voice conversion of Baas, van Niekerk and Kamper (2023, "kNN-VC"), on
+    The k-nearest-neighbour voice conversion of Baas, van Niekerk and Kamper (2023, "kNN-VC"), with
     log-mels instead of WavLM features: every frame of the output is made of the speaker's own
-    spectra, so it sounds more like them, but a frame whose phone the references never said gets
-    the nearest other sound. Measured on the 20 held-out LibriSpeech readers with k = 8
-    (``benchmarks/bench_real_voices.py``): zero-shot cloning score 0.21-0.25 -> 0.39-0.41, phone
-    error rate 0.75 -> 0.79 (speech scored against words it does not say: 0.89).
+    frames, so it sounds more like them, but a frame whose phone the references never said gets
+    the nearest other sound. The cloner matches on log-mels and averages the references' *log
+    STFT magnitudes* (``Speaker.spectra``), so the vocoder gets the speaker's harmonics, which the
+    80 mel channels blur. Measured in ``benchmarks/bench_real_voices.py``.
     """
     x = np.asarray(log_mel, dtype=np.float32).T                   # (T, n_mels)
     y = np.asarray(frames, dtype=np.float32).T                    # (N, n_mels)
+    v = y if values is None else np.asarray(values, dtype=np.float32).T   # (N, dim)
+    if len(v) != len(y):
+        raise ValueError(f"values has {len(v)} frames, frames has {len(y)}: one value per reference frame")
     k = max(1, min(int(k), len(y)))
     distance = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
     nearest = np.argpartition(distance, k - 1, axis=1)[:, :k]
-    return y[nearest].mean(axis=1).T.astype(np.float32)
+    return v[nearest].mean(axis=1).T.astype(np.float32)

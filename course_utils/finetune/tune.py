@@ -56,25 +56,38 @@ class FinetuneResult:
                 f"{self.seconds:.1f} s, final loss {last}, post-filter x{self.gv_scale:.2f})")
 
 
-def prepare(cloner: VoiceCloner, pairs, sr: int, check: Sequence[bool] = ()) -> tuple[list, Speaker, float]:
+def prepare(cloner: VoiceCloner, pairs, sr: int, check: Sequence[bool] = (),
+            recognised: Sequence[bool] = ()) -> tuple[list, Speaker, float]:
     """Enrol the speaker of ``pairs`` of ``(wav, transcript)`` and align each pair into an Example;
     each pair whose ``check`` is true is also compared with what the recogniser hears
-    (:func:`transcribe.check_transcript`); :func:`finetune` calls it after :func:`transcribe_missing`
-    (used by finetune.finetune)."""
+    (:func:`transcribe.check_transcript`). A pair whose ``recognised`` is true (its words came from
+    the recogniser) and whose words cannot be the recording's (:func:`check_speaking_rate`) is left
+    out of training, with a line saying so; a given transcript is refused. :func:`finetune` calls it
+    after :func:`transcribe_missing` (used by finetune.finetune)."""
     pairs = _check_pairs(pairs)
     if any(text is None for _, text in pairs):
         raise FinetuneError("prepare needs every transcript: fill the missing ones with transcribe_missing")
     start = time.perf_counter()
     voice = cloner.enroll([w for w, _ in pairs], sr)
-    examples = []
+    examples, left_out = [], []
     for i, (wav, text) in enumerate(pairs, 1):
         name = f"recording {i} of {len(pairs)}"
-        result = align(cloner, wav, sr, text, speaker=voice, name=name)     # refuses a far too short/long text
+        try:
+            result = align(cloner, wav, sr, text, speaker=voice, name=name)   # refuses a far too short/long text
+        except FinetuneError as exc:
+            if not (i <= len(recognised) and recognised[i - 1]):
+                raise
+            left_out.append(str(exc).split(": it does not match")[0])
+            print(f"{left_out[-1]}: the recogniser misheard it, so it is left out of training (still enrolled)")
+            continue
         if i <= len(check) and check[i - 1]:
             transcribe.check_transcript(text, wav, sr, name=name)          # refuses another recording's text
         examples.append(Example("target", torch.tensor(symbol_ids(result.symbols, cloner.config.symbols)),
                                 torch.from_numpy(result.durations),
                                 torch.from_numpy(np.ascontiguousarray(result.mel, dtype=np.float32))))
+    if not examples:
+        raise FinetuneError(f"no recording left to train on ({'; '.join(left_out)}): the recogniser misheard "
+                            "every one. Give their transcripts, or record clearer ones (a quiet room, 3-10 s each)")
     return examples, voice, time.perf_counter() - start
 
 
@@ -158,8 +171,9 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
         if check_transcripts is None:
             check_transcripts = cloner.config.real_steps > 0
         given = [check_transcripts and text is not None for _, text in pairs]
+        recognised = [text is None for _, text in pairs]
         pairs = transcribe_missing(pairs, sr)
-        examples, voice, align_seconds = prepare(cloner, pairs, sr, check=given)
+        examples, voice, align_seconds = prepare(cloner, pairs, sr, check=given, recognised=recognised)
 
     model = copy.deepcopy(cloner.model)          # the original's weights are never touched
     embedding = torch.from_numpy(np.array(voice.embedding, dtype=np.float32))
