@@ -30,8 +30,8 @@ Rows:
   floor); pocketsphinx's word recogniser misses nearly every word of any clone, so words are no
   measure here.
 
-About 17 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (996 s measured
-alone, which includes training the stage with seeds 1 and 2); from an empty cache add the training of
+About 19 minutes on 2 CPU cores with the cloners of notebooks 08 and 09 in the cache (1147 s measured
+alone, which includes training the stage with seeds 1 and 2, and 80 fine-tunings); from an empty cache add the training of
 the seed-0 and seed-1 cloners (about 15 minutes).
 """
 
