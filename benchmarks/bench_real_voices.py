@@ -64,7 +64,7 @@ def word_errors() -> tuple[float, float, float]:
         heard = transcribe.transcribe(wav, sr, name=name).text
         seconds.append(time.perf_counter() - start)
         rate = transcribe.word_error_rate(text, heard)
-        n = len(transcribe._words(text))
+        n = len(transcribe.spoken_words(text))
         errors, words = errors + rate * n, words + n
         rates.append(rate)
     return errors / words, float(np.median(rates)), float(np.mean(seconds))

@@ -1,5 +1,7 @@
 """Command line of the course: ``python -m course_utils <command>``.
 
+``train-checkpoint`` trains (resumably) and measures the course checkpoint (notebook 08).
+
 ``check`` prints the environment report of notebook 00 and exits 1 if anything failed.
 
 ``clone`` speaks a text in the voice of one or more reference recordings (notebook 08), only
@@ -88,6 +90,8 @@ def _clone(args: argparse.Namespace) -> int:
     try:
         if args.checkpoint:
             cloner = cloning.VoiceCloner.load(args.checkpoint)
+        elif args.voices == "course":
+            cloner = cloning.VoiceCloner.shipped()
         else:
             real = args.voices == "real"
             config = (cloning.ClonerConfig.with_real_speech if real else cloning.ClonerConfig.for_profile)(args.profile)
@@ -134,6 +138,21 @@ def _clone(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_checkpoint(args: argparse.Namespace) -> int:
+    from course_utils import cloning, env
+
+    try:
+        device = env.pick_device(args.device)
+        record = cloning.train_checkpoint(args.out, seed=args.seed, device=device)
+    except (RuntimeError, ValueError) as exc:
+        return _fail(str(exc))
+    print(f"wrote {args.out} ({record['bytes'] / 2 ** 20:.1f} MB, SHA-256 {record['sha256'][:16]}...) and its record; "
+          f"{record['training']['steps']} steps in {record['training']['seconds'] / 60:.0f} min")
+    for row in record["measured"]:
+        print(f"  {row['voices']}: word error rate {row['wer']:.3f}, cloning score {row['score']:.3f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """The course's ``check`` and ``clone`` commands; returns the exit code.
 
@@ -159,14 +178,16 @@ def main(argv: list[str] | None = None) -> int:
                             'or --consent-file; both may be given)')
     clone.add_argument("--consent-file", metavar="FILE",
                        help="JSON or 'key: value' file with speaker, granted_by, date, purpose")
-    clone.add_argument("--profile", choices=["quick", "full"], default="quick", help="which course cloner")
-    clone.add_argument("--voices", choices=["real", "espeak"], default="real",
-                       help="the course cloner that also learned from real people (real, the default: for "
-                            "recordings of people, notebook 09) or the espeak-ng one of notebook 08")
+    clone.add_argument("--profile", choices=["quick", "full"], default="quick", help="size of the --voices real or espeak cloner (quick: CPU; full: GPU)")
+    clone.add_argument("--voices", choices=["course", "real", "espeak"], default="course",
+                       help="which cloner: the course checkpoint (course, the default: it says its words; shipped "
+                            "in the repository, notebook 08), the quick one that also learned from real people "
+                            "(real: likeness without the words, notebook 09) or the quick espeak-ng one of "
+                            "notebook 08 (both trained on first use)")
     clone.add_argument("--nearest-frames", type=int, metavar="K",
                        help="build each frame of the clone from its K nearest reference frames (more like "
                             "the speaker, fewer clear phones; notebook 09); 0: off; default: the cloner's (2 for "
-                            "--voices real, 0 for espeak)")
+                            "--voices real, 0 otherwise)")
     clone.add_argument("--checkpoint", metavar="PT", help="a cloner checkpoint to use instead of the course's")
     clone.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (training only)")
     clone.add_argument("--watermark-key", metavar="KEY", help="watermark key (default: the course's)")
@@ -181,6 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     clone.add_argument("--retrain", action="store_true",
                        help="train the course cloner again, over a cached checkpoint that is damaged or stale")
     clone.set_defaults(func=_clone)
+    from course_utils.cloning.config import SHIPPED_CHECKPOINT
+
+    ship = sub.add_parser(
+        "train-checkpoint", help="train the course checkpoint (hours on a CPU; resumable), measure it, write it",
+        description="Train the course checkpoint with the course's own code (notebook 08), or go on with a run "
+                    "that stopped (its state is in the cache), then write the weights and a record of the "
+                    "training and of the measured word error rate and likeness.")
+    ship.add_argument("--out", default=str(SHIPPED_CHECKPOINT), metavar="PT", help="where to write the checkpoint")
+    ship.add_argument("--seed", type=int, default=0, help="training seed (each has its own run)")
+    ship.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    ship.set_defaults(func=_train_checkpoint)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -47,6 +47,17 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 4 MiB blocks: how the course checks the weights it loads
+    (the course checkpoint, HiFi-GAN, Whisper) (used by cloning.cloner.VoiceCloner)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:

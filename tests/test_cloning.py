@@ -154,6 +154,50 @@ def test_train_model_on_a_small_corpus_of_examples():
     assert torch.allclose(model.mel_std, torch.cat([e.mel for e in examples]).std(0), atol=1e-5)
 
 
+def _small_examples():
+    rng = np.random.default_rng(0)
+    examples = []
+    for i in range(12):
+        d = torch.from_numpy(rng.integers(1, 4, int(rng.integers(3, 8))))
+        examples.append(cloning.Example(f"s{i % 3}", torch.from_numpy(rng.integers(2, len(SYMBOLS), len(d))), d,
+                                        torch.randn(int(d.sum()), 20, generator=torch.Generator().manual_seed(i))))
+    return examples, {f"s{k}": rng.standard_normal((3, 8)).astype(np.float32) for k in range(3)}
+
+
+def test_a_stopped_run_resumes_to_the_same_weights(tmp_path):
+    """The course checkpoint's training (python -m course_utils train-checkpoint) stops and goes on."""
+    examples, emb = _small_examples()
+    config = tiny_config(steps=6, batch_size=4)
+    torch.manual_seed(0)
+    straight, history = cloning.train_model(examples, emb, config, progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_4(step, parts):
+        if step == 3:
+            raise Stop
+    run = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    with pytest.raises(Stop):
+        cloning.train_model(examples, emb, config, progress=False, resume=run, save_every=2, callback=stop_at_4,
+                            snapshots=(2,))
+    assert run.exists() and cloning.snapshot_path(run, 2).exists()
+    torch.manual_seed(99)                          # another seed: the state file, not the seed, decides
+    resumed, resumed_history = cloning.train_model(examples, emb, config, progress=False, resume=run, save_every=2)
+    assert resumed_history["loss"] == history["loss"]
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    with pytest.raises(RuntimeError, match="other settings.*lr"):
+        cloning.train_model(examples, emb, tiny_config(steps=6, batch_size=4, lr=1e-4), progress=False, resume=run)
+    # synthesis settings may change between the stop and the resumption
+    cloning.train_model(examples, emb, tiny_config(steps=6, batch_size=4, griffin_lim_iters=5), progress=False,
+                        resume=run)
+    run.write_bytes(b"garbage")
+    with pytest.raises(RuntimeError, match="not a training state"):
+        cloning.train_model(examples, emb, config, progress=False, resume=run)
+
+
 # -- the cloner: enrolment, synthesis, checkpoints --------------------------------------------
 
 def test_enroll_rejects_bad_audio(cloner):

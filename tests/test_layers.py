@@ -28,7 +28,7 @@ LAYERS = [
     ("speaker encoders: training", ["speaker.training", "speaker"]),
     ("metrics: similarity", ["metrics.similarity"]),
     ("metrics: spectral", ["metrics.spectral"]),
-    ("metrics", ["metrics.mos", "metrics.speed", "metrics"]),
+    ("metrics", ["metrics.mos", "metrics.speed", "metrics.intelligibility", "metrics"]),
     ("synthesis: configuration", ["cloning.config"]),
     ("synthesis: model", ["cloning.model"]),
     ("synthesis: data", ["cloning.data"]),
@@ -37,7 +37,7 @@ LAYERS = [
     ("fine-tuning: alignment", ["finetune.alignment", "finetune.adapters"]),
     ("fine-tuning: the loop", ["finetune.tune"]),
     ("fine-tuning: comparisons", ["finetune.sweep", "finetune"]),
-    ("the cloner", ["cloning.real", "cloning.cloner", "cloning"]),
+    ("the cloner", ["cloning.real", "cloning.cloner", "cloning.checkpoint", "cloning"]),
     ("applications", ["detect", "ddp_train", "__main__", "__init__"]),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}

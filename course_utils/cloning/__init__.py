@@ -39,11 +39,14 @@ it in this list; ``tests/test_layers.py`` checks it):
   for the real-speech stage (notebook 09);
 * ``cloner``   - :class:`VoiceCloner` and :func:`train` (with ``ClonerConfig.with_real_speech``,
   a second stage on real readers); ``VoiceCloner.finetune`` calls
-  :mod:`course_utils.finetune`, which is built on the layers above (not on the cloner).
+  :mod:`course_utils.finetune`, which is built on the layers above (not on the cloner);
+* ``checkpoint`` - the course checkpoint (``VoiceCloner.shipped()``): trained resumably, measured
+  (word error rate and likeness), written with its record (:func:`train_checkpoint`).
 """
 
-from course_utils.cloning.config import (PROFILES, REAL_SPEECH, INJECTIONS, SPEAKER_ENCODERS, PAD, UNK,
-                                         CHECKPOINT_VERSION, CloningError, ClonerConfig, DamagedCheckpoint)
+from course_utils.cloning.config import (PROFILES, REAL_SPEECH, SPEAKING, SHIPPED_CHECKPOINT, VOCODERS, INJECTIONS,
+                                         SPEAKER_ENCODERS, PAD, UNK, CHECKPOINT_VERSION, CloningError, ClonerConfig,
+                                         DamagedCheckpoint)
 from course_utils.cloning.model import (length_regulate, position_in_symbol, masked_l1,
                                         masked_mse, FiLM, ConvBlock, DurationPredictor, AcousticModel,
                                         single_thread, gv_postfilter, speech_statistics, match_statistics,
@@ -51,14 +54,16 @@ from course_utils.cloning.model import (length_regulate, position_in_symbol, mas
 from course_utils.cloning.data import (symbol_ids, build_vocabulary, Example, prepare_examples,
                                        collate, load_speaker_encoder, utterance_embeddings, mean_embedding,
                                        Speaker)
-from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot)
+from course_utils.cloning.train import (train_model, training_corpus, LiveLossPlot, snapshot_path)
 from course_utils.cloning.evaluate import (CloningScore, cloning_score, heldout_speakers, evaluate,
                                            real_time_factor)
 from course_utils.cloning.real import real_examples
-from course_utils.cloning.cloner import (PACE_RANGE, VoiceCloner, state_checksum, train)
+from course_utils.cloning.cloner import (PACE_RANGE, VoiceCloner, make_vocoder, state_checksum, train)
+from course_utils.cloning.checkpoint import SNAPSHOTS, TEST_SETS, measure, train_checkpoint
 
 __all__ = [
-    "PROFILES", "REAL_SPEECH", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
+    "PROFILES", "REAL_SPEECH", "SPEAKING", "SHIPPED_CHECKPOINT", "VOCODERS", "snapshot_path", "make_vocoder",
+    "SNAPSHOTS", "TEST_SETS", "measure", "train_checkpoint", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
     "CloningError", "DamagedCheckpoint", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
     "single_thread", "gv_postfilter", "speech_statistics", "match_statistics", "nearest_frames", "symbol_ids", "build_vocabulary", "Example",

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import sys
@@ -16,7 +17,8 @@ import numpy as np
 import torch
 
 from course_utils import audio, env
-from course_utils.cloning.config import CHECKPOINT_VERSION, ClonerConfig, CloningError, DamagedCheckpoint
+from course_utils.cloning.config import (CHECKPOINT_VERSION, SHIPPED_CHECKPOINT, ClonerConfig, CloningError,
+                                         DamagedCheckpoint)
 from course_utils.cloning.model import (AcousticModel, gv_postfilter, match_statistics, nearest_frames, single_thread,
                                         speech_statistics)
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
@@ -35,20 +37,18 @@ class VoiceCloner:
     """Zero-shot voice cloning: ``enroll`` a few recordings, ``synthesize`` any text (notebook 08).
 
     Holds ``model`` (an :class:`AcousticModel`, its ``config`` inside), ``speaker_encoder`` and a
-    Griffin-Lim ``vocoder``; every attribute deep-copies cleanly, since notebook 09 fine-tunes a copy.
+    ``vocoder`` (Griffin-Lim, or HiFi-GAN for the course checkpoint: :func:`make_vocoder`); every
+    attribute deep-copies cleanly, since notebook 09 fine-tunes a copy.
     ``gv_scale`` (1.0: off) is the :func:`gv_postfilter` applied before the vocoder; notebook 09's
     ``finetune`` sets it for the voice it adapts to.
     """
 
     def __init__(self, model: AcousticModel, speaker_encoder, history: dict | None = None,
                  vocoder_iters: int | None = None):
-        from course_utils.vocoder import GriffinLimVocoder
-
         self.model = model.eval()
         self.speaker_encoder = speaker_encoder
         self.history = history or {}
-        iters = vocoder_iters or self.config.griffin_lim_iters
-        self.vocoder = GriffinLimVocoder(self.config.features(), n_iter=iters, sharpen=1.0)
+        self.vocoder = make_vocoder(self.config, vocoder_iters)
         self.gv_scale = 1.0
 
     @property
@@ -62,18 +62,24 @@ class VoiceCloner:
         return self.config.sr
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def checkpoint(self) -> dict:
-        """Configuration, weights, speaker encoder and training history; ``weights_only``-safe."""
+    def checkpoint(self, half: bool = False) -> dict:
+        """Configuration, weights, speaker encoder and training history; ``weights_only``-safe.
+
+        ``half``: the model's weights stored as float16 (half the size; the course checkpoint
+        ships so, and its measurements are of those weights), statistics buffers as float32.
+        """
         enc = self.speaker_encoder
         encoder_state = None if self.config.speaker_encoder == "pretrained" else enc.checkpoint()
         history = {k: (list(map(float, v)) if isinstance(v, list) else v) for k, v in self.history.items()}
-        state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}   # a copy, not a view
+        weights = {name for name, _ in self.model.named_parameters()}
+        state = {k: (v.detach().cpu().half() if half and k in weights else v.detach().cpu().clone())   # a copy
+                 for k, v in self.model.state_dict().items()}
         return {"version": CHECKPOINT_VERSION, "config": self.config.to_dict(), "state_dict": state,
                 "sha256": state_checksum(state), "speaker_encoder": encoder_state, "history": history}
 
-    def save(self, path) -> Path:
+    def save(self, path, half: bool = False) -> Path:
         """Write :meth:`checkpoint` atomically (temporary file + rename)."""
-        return _atomic_torch_save(self.checkpoint(), Path(path))
+        return _atomic_torch_save(self.checkpoint(half), Path(path))
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict) -> "VoiceCloner":
@@ -125,6 +131,34 @@ class VoiceCloner:
             return cls.from_checkpoint(checkpoint)
         except CloningError as exc:
             raise type(exc)(f"{path}: {exc}") from None
+
+    @classmethod
+    def shipped(cls, path=None) -> "VoiceCloner":
+        """The course checkpoint: the cloner that says its words (notebook 08; the CLI's default).
+
+        Trained once by ``python -m course_utils train-checkpoint`` (:data:`cloning.SPEAKING`) and
+        committed with a record beside it (``.json``: its SHA-256, configuration, training time
+        and machine, measured word error rate and likeness). The file's SHA-256 is checked against
+        the record before ``torch.load(weights_only=True)``: a damaged or replaced file raises
+        :class:`DamagedCheckpoint` and is never replaced silently.
+        """
+        import json
+
+        path = Path(path) if path is not None else SHIPPED_CHECKPOINT
+        record = path.with_suffix(".json")
+        if not path.is_file() or not record.is_file():
+            raise FileNotFoundError(f"the course checkpoint is missing ({path} and its record {record.name}): "
+                                    "restore them with git checkout -- course_utils/weights, or re-create them "
+                                    "with python -m course_utils train-checkpoint")
+        try:
+            expected = json.loads(record.read_text(encoding="utf-8"))["sha256"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DamagedCheckpoint(f"{record} is not a checkpoint record ({exc}); restore it with git checkout") from None
+        if env.file_sha256(path) != expected:
+            raise DamagedCheckpoint(f"{path} is not the course checkpoint its record describes (SHA-256 differs): "
+                                    "a damaged or replaced file. Restore it with git checkout -- course_utils/weights, "
+                                    "or re-create it with python -m course_utils train-checkpoint")
+        return cls.load(path)
 
     @staticmethod
     def checkpoint_path(config: ClonerConfig | str = "quick") -> Path:
@@ -273,6 +307,19 @@ class VoiceCloner:
             return np.exp(nearest_frames(log_mel, speaker.frames, self.config.nearest_k, speaker.spectra))
         return self.vocoder.magnitude(log_mel).numpy()
 
+    def waveform(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
+        """What the vocoder makes of a predicted log-mel (before the watermark) (notebook 08): Griffin-Lim
+        the :meth:`spectrum`; HiFi-GAN the :meth:`postfilter`-ed log-mel itself, with each frame the mean
+        of its ``config.nearest_k`` nearest reference log-mel frames when that is set."""
+        from course_utils.vocoder import HiFiGANVocoder
+
+        if not isinstance(self.vocoder, HiFiGANVocoder):
+            return self.vocoder.from_magnitude(self.spectrum(log_mel, speaker))
+        log_mel = self.postfilter(log_mel, speaker)
+        if self.config.nearest_k and isinstance(speaker, Speaker) and speaker.frames is not None:
+            log_mel = nearest_frames(log_mel, speaker.frames, self.config.nearest_k)
+        return self.vocoder(log_mel)
+
     def synthesize(self, text: str, speaker: Speaker | np.ndarray, watermark: bool = True,
                    pace: float = 1.0, key: int | str | None = None) -> tuple[np.ndarray, int]:
         """``(wav float32, sr)``: ``text`` spoken in ``speaker``'s voice (notebook 08).
@@ -286,7 +333,7 @@ class VoiceCloner:
         """
         _check_pace(pace)
         with single_thread():
-            wav = self.vocoder.from_magnitude(self.spectrum(self.mel(text, speaker, pace), speaker))
+            wav = self.waveform(self.mel(text, speaker, pace), speaker)
         if watermark:
             from course_utils import safety
 
@@ -300,6 +347,24 @@ class VoiceCloner:
                 padded = np.pad(wav, (0, int(safety.MIN_SECONDS * self.sr) - len(wav) + 1))
                 wav = safety.embed_watermark(padded, self.sr, key)[: len(wav)]
         return wav.astype(np.float32, copy=False), self.sr
+
+
+def make_vocoder(config: ClonerConfig, griffin_lim_iters: int | None = None):
+    """The vocoder of a configuration (``config.vocoder``): a :class:`vocoder.GriffinLimVocoder` with
+    ``griffin_lim_iters`` (default the config's) or the pretrained :class:`vocoder.HiFiGANVocoder`
+    (one per process, shared by all cloners) (used by cloning.cloner.VoiceCloner)."""
+    from course_utils.vocoder import GriffinLimVocoder
+
+    if config.vocoder == "hifigan":
+        return _hifigan(config.features())
+    return GriffinLimVocoder(config.features(), n_iter=griffin_lim_iters or config.griffin_lim_iters, sharpen=1.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _hifigan(features):
+    from course_utils.vocoder import HiFiGANVocoder
+
+    return HiFiGANVocoder("universal", config=features)
 
 
 #: Longest text one ``synthesize`` call speaks (about two minutes of speech).
@@ -328,12 +393,15 @@ def state_checksum(state: dict) -> str:
 
 def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: bool = True,
           callback: Callable[[int, dict], None] | None = None, speaker_encoder=None,
-          first: "VoiceCloner | None" = None) -> "VoiceCloner":
+          first: "VoiceCloner | None" = None, resume: str | Path | None = None,
+          snapshots=()) -> "VoiceCloner":
     """Build the corpus, features and speaker embeddings, train, return a :class:`VoiceCloner`.
 
     Called when no checkpoint is cached (used by cloning.cloner.VoiceCloner).  With
     ``config.real_steps``, the real-speech stage starts from ``first`` (default: the cloner of
-    ``config.first_stage()``, loaded or trained).
+    ``config.first_stage()``, loaded or trained).  ``resume``: a file where the run keeps its state
+    and from which it continues after a stop, keeping the weights after each step count in
+    ``snapshots`` (:func:`train_model`; espeak-ng stage only).
     """
 
     config = ClonerConfig.for_profile(config) if isinstance(config, str) else copy.deepcopy(config)
@@ -350,20 +418,22 @@ def train(config: ClonerConfig | str = "quick", device: str = "cpu", progress: b
     examples = prepare_examples(corpus, config, progress)
     embeddings = utterance_embeddings(corpus, encoder, config.embed_utterances, progress)
     prep_seconds = time.perf_counter() - prep_start
-    model, history = _seeded_training(examples, embeddings, config, device, progress, callback)
+    model, history = _seeded_training(examples, embeddings, config, device, progress, callback, resume=resume,
+                                      snapshots=snapshots)
     history["prepare_seconds"] = prep_seconds
     return VoiceCloner(model, encoder, history=history)
 
 
 def _seeded_training(examples, embeddings, config: ClonerConfig, device: str, progress: bool, callback,
-                     start=None):
+                     start=None, resume=None, snapshots=()):
     """:func:`train_model` from ``config.seed`` with deterministic algorithms, the caller's setting
     restored afterwards (used by cloning.cloner.train)."""
     env.seed_everything(config.seed)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        return train_model(examples, embeddings, config, device, progress, callback, start=start)
+        return train_model(examples, embeddings, config, device, progress, callback, start=start, resume=resume,
+                           snapshots=snapshots)
     finally:
         torch.use_deterministic_algorithms(deterministic)
 

@@ -15,9 +15,24 @@ PROFILES = ("quick", "full")
 #: The real-speech stage of each profile (``ClonerConfig.with_real_speech``): optimiser steps on the
 #: espeak-ng corpus plus the real readers, each real recording ``real_repeat`` times per epoch.
 #: Settings added after checkpoints were cached, with the default that leaves them out of ``ClonerConfig.key``.
-LATER_SETTINGS = {"nearest_k": 0}
+LATER_SETTINGS = {"nearest_k": 0, "vocoder": "griffin-lim"}
+#: Settings that change how a trained model is heard, not how it is trained: a resumed training run
+#: may differ in these (``cloning.train_model``).
+SYNTHESIS_SETTINGS = ("match_spectrum", "nearest_k", "griffin_lim_iters", "vocoder")
+#: The vocoders a cloner can use (``ClonerConfig.vocoder``; course_utils.vocoder).
+VOCODERS = ("griffin-lim", "hifigan")
 REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=2),
                "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=2)}
+#: The course checkpoint (``ClonerConfig.speaking()``, shipped in ``course_utils/weights``, notebook 08): the
+#: quick architecture made wider and deeper, HiFi-GAN's features (22.05 kHz, 80 mels to 8 kHz), three times
+#: the data and five times the steps; trained once by ``python -m course_utils train-checkpoint``.
+SPEAKING = dict(sr=22050, encoder_embedding=192, encoder_lstm=96, duration_channels=192, decoder_channels=192,
+                decoder_dilations=[1, 3, 9, 1, 3, 9], postnet_channels=192, postnet_layers=3, dropout=0.1,
+                steps=8000, batch_size=16, lr=2e-3, warmup=300, utterances_per_speaker=24, embed_utterances=8,
+                griffin_lim_iters=32, vocoder="hifigan")
+#: Where the course checkpoint lives, with its record (``.json``: SHA-256, configuration, training and
+#: measurements) beside it; ``VoiceCloner.shipped()`` loads it.
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[1] / "weights" / "cloner_speaking.pt"
 INJECTIONS = ("encoder", "film", "both")
 SPEAKER_ENCODERS = ("course", "pretrained")
 PAD, UNK = "<pad>", "<unk>"
@@ -97,12 +112,16 @@ class ClonerConfig:
     nearest_k: int = 0
     accent: str = "en-us"
     griffin_lim_iters: int = 16
+    # the vocoder: Griffin-Lim (notebook 08 builds it) or the pretrained HiFi-GAN (22.05 kHz features only)
+    vocoder: str = "griffin-lim"
 
     def __post_init__(self):
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, not {self.profile!r}")
         if self.injection not in INJECTIONS:
             raise ValueError(f"injection must be one of {INJECTIONS}, not {self.injection!r}")
+        if self.vocoder not in VOCODERS:
+            raise ValueError(f"vocoder must be one of {VOCODERS}, not {self.vocoder!r}")
         if self.speaker_encoder not in SPEAKER_ENCODERS:
             raise ValueError(f"speaker_encoder must be one of {SPEAKER_ENCODERS}, not {self.speaker_encoder!r}")
         self.symbols = list(self.symbols)
@@ -122,6 +141,11 @@ class ClonerConfig:
             raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
         base.update(overrides)
         return cls(profile=profile, **base)
+
+    @classmethod
+    def speaking(cls, **overrides) -> "ClonerConfig":
+        """The settings of the course checkpoint (:data:`SPEAKING`), a CPU-sized model trained long."""
+        return cls.for_profile("quick", **{**SPEAKING, **overrides})
 
     @classmethod
     def with_real_speech(cls, profile: str = "quick", **overrides) -> "ClonerConfig":

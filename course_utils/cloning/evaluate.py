@@ -89,13 +89,15 @@ def heldout_speakers(n_speakers: int = 8, utterances_per_speaker: int = 8, seed:
 
 
 def evaluate(cloner, corpus=None, n_references: int = 5, n_own: int = 2,
-             texts: Sequence[str] | None = None, encoder=None, progress: bool = True) -> dict:
-    """Zero-shot cloning of held-out speakers: score, real-time factor and the audio (notebook 08).
+             texts: Sequence[str] | None = None, encoder=None, progress: bool = True, words: bool = True) -> dict:
+    """Zero-shot cloning of held-out speakers: likeness, intelligibility, real-time factor and the audio (notebook 08).
 
     For each speaker of ``corpus`` (default :func:`heldout_speakers`), enroll from its first
     ``n_references`` recordings, synthesise ``texts`` (default: two held-out prompts), and score
-    with :func:`cloning_score` against its next ``n_own`` recordings.  The real-time factor is
-    synthesis time (phonemes, model, Griffin-Lim, watermark) over audio duration.
+    with :func:`cloning_score` against its next ``n_own`` recordings.  With ``words`` every clone
+    is also played to Whisper (``metrics.intelligibility``): ``"intelligibility"`` holds its word
+    and character error rates.  The real-time factor is synthesis time (phonemes, model,
+    vocoder, watermark) over audio duration.
     """
     from tqdm.auto import tqdm
 
@@ -121,7 +123,14 @@ def evaluate(cloner, corpus=None, n_references: int = 5, n_own: int = 2,
             seconds += len(wav) / sr
             clones[spk].append((wav, sr))
     result = cloning_score(clones, references, own, encoder=encoder)
-    return {"score": result, "rtf": compute / seconds, "clones": clones, "references": references, "own": own}
+    out = {"score": result, "rtf": compute / seconds, "clones": clones, "references": references, "own": own,
+           "texts": texts}
+    if words:
+        from course_utils.metrics import intelligibility
+
+        out["intelligibility"] = intelligibility([(t, w, sr) for spk in clones for t, (w, sr) in zip(texts, clones[spk])],
+                                                 progress=progress)
+    return out
 
 
 def real_time_factor(cloner, voice: Speaker, texts: Sequence[str] | None = None,

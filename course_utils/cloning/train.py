@@ -4,15 +4,18 @@ torchrun, notebook 09), and its live loss plot.
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from course_utils.cloning.config import ClonerConfig
+from course_utils import env
+from course_utils.cloning.config import SYNTHESIS_SETTINGS, ClonerConfig
 from course_utils.cloning.model import AcousticModel
 from course_utils.cloning.data import Example, collate, mean_embedding
 
@@ -77,7 +80,9 @@ _LOSSES = ("loss", "mel", "postnet", "duration")
 
 def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], config: ClonerConfig,
                 device: str = "cpu", progress: bool = True, callback: Callable[[int, dict], None] | None = None,
-                rank: int = 0, world: int = 1, start: AcousticModel | None = None) -> tuple[AcousticModel, dict]:
+                rank: int = 0, world: int = 1, start: AcousticModel | None = None,
+                resume: str | Path | None = None, save_every: int = 500,
+                snapshots: Sequence[int] = ()) -> tuple[AcousticModel, dict]:
     """Train an :class:`AcousticModel` on prepared examples and per-utterance speaker embeddings.
 
     Each example is conditioned on the mean embedding of ``references_per_embedding`` random
@@ -93,6 +98,13 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
 
     ``start``: a trained model to continue from (the real-speech stage, notebook 09) instead of
     a fresh one; ``config`` then gives the steps and learning rate of this stage.
+
+    ``resume``: a file for the run's state (weights, optimiser, schedule, random generators,
+    losses), written atomically every ``save_every`` steps; if it exists, training continues
+    from it, with the same result as a run that never stopped (the course checkpoint is
+    trained this way: ``python -m course_utils train-checkpoint``). One process only. After each
+    step count in ``snapshots`` the weights are also kept beside it (``<resume>.step<N>.pt``), to
+    measure how the model improves with training.
     """
     from tqdm.auto import tqdm
 
@@ -111,8 +123,15 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _lr_factor(s, config))
     history = {"step": [], **{k: [] for k in _LOSSES}}
     pending: list[list[int]] = []
+    first = 0
+    if resume is not None:
+        if world > 1:
+            raise ValueError("resume works in one process only (world == 1)")
+        first, pending, history = _load_run_state(Path(resume), config, model, optimiser, schedule, rng, history)
     start, cpu_start = time.perf_counter(), time.process_time()
-    bar = tqdm(range(config.steps), desc=f"training ({config.profile})", disable=not progress, leave=False)
+    spent, cpu_spent = history.get("seconds", 0.0), history.get("cpu_seconds", 0.0)
+    bar = tqdm(range(first, config.steps), desc=f"training ({config.profile})", disable=not progress, leave=False,
+               initial=first, total=config.steps)
     for step in bar:
         if not pending:
             pending = _batches(normalised, config, rng)
@@ -138,11 +157,68 @@ def train_model(examples: list[Example], embeddings: dict[str, np.ndarray], conf
             bar.set_postfix(loss=f"{parts['loss']:.3f}")
         if callback is not None:
             callback(step, parts)
-    history["seconds"] = time.perf_counter() - start
-    history["cpu_seconds"] = time.process_time() - cpu_start   # all threads of this process
+        history["seconds"] = spent + time.perf_counter() - start
+        history["cpu_seconds"] = cpu_spent + time.process_time() - cpu_start   # all threads of this process
+        if resume is not None and ((step + 1) % save_every == 0 or step + 1 == config.steps):
+            _save_run_state(Path(resume), step + 1, config, model, optimiser, schedule, rng, pending, history)
+        if resume is not None and step + 1 in snapshots:
+            with env.atomic_path(snapshot_path(resume, step + 1)) as tmp:
+                torch.save(model.state_dict(), tmp)
+    history.setdefault("seconds", spent)
+    history.setdefault("cpu_seconds", cpu_spent)
     history["device"] = str(device)
     history["threads"] = torch.get_num_threads()
     return model.eval().cpu(), history
+
+
+def snapshot_path(resume: str | Path, steps: int) -> Path:
+    """Where :func:`train_model` keeps the weights after ``steps`` steps of the run saved at ``resume``
+    (used by cloning.checkpoint.train_checkpoint)."""
+    resume = Path(resume)
+    return resume.with_name(f"{resume.stem}.step{steps}.pt")
+
+
+def _save_run_state(path: Path, steps_done: int, config: ClonerConfig, model, optimiser, schedule,
+                    rng: np.random.Generator, pending: list, history: dict) -> None:
+    """Everything :func:`train_model` needs to go on after ``steps_done`` steps, written atomically."""
+    state = {"steps_done": steps_done, "config": json.dumps(_training_settings(config), sort_keys=True),
+             "model": model.state_dict(), "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
+             "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+             "pending": json.dumps([list(map(int, b)) for b in pending]), "history": history}
+    with env.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _training_settings(config: ClonerConfig) -> dict:
+    """The configuration without its :data:`SYNTHESIS_SETTINGS`: what a resumed run must share."""
+    return {k: v for k, v in config.to_dict().items() if k not in SYNTHESIS_SETTINGS}
+
+
+def _load_run_state(path: Path, config: ClonerConfig, model, optimiser, schedule, rng: np.random.Generator,
+                    history: dict) -> tuple[int, list, dict]:
+    """Restore a run saved by :func:`_save_run_state` into the fresh objects; ``(first step, pending, history)``.
+
+    Nothing to restore (no file yet): ``(0, [], history)``. A run of another configuration is refused.
+    """
+    if not path.exists():
+        return 0, [], history
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = json.loads(state["config"])
+    except Exception as exc:
+        raise RuntimeError(f"{path} is not a training state this course wrote ({type(exc).__name__}: "
+                           f"{str(exc)[:200]}); move it away to start the run afresh") from None
+    now = _training_settings(config)
+    if saved != now:
+        changed = sorted(k for k in {*saved, *now} if saved.get(k) != now.get(k))
+        raise RuntimeError(f"{path} belongs to a run with other settings ({', '.join(changed)} differ); "
+                           "move it away to start afresh, or resume with the settings it was made with")
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    schedule.load_state_dict(state["schedule"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["steps_done"]), json.loads(state["pending"]), state["history"]
 
 
 def training_corpus(config: ClonerConfig, progress: bool = True):

@@ -184,7 +184,7 @@ def finetune(cloner: VoiceCloner, pairs, sr: int, steps: int | None = None, stra
         if emb_param is not None:
             emb_param.data = emb_param.data.to(device)
         tuned = type(cloner)(model.eval(), cloner.speaker_encoder, history=dict(cloner.history),
-                                    vocoder_iters=cloner.vocoder.n_iter)
+                                    vocoder_iters=getattr(cloner.vocoder, "n_iter", None))
         examples = [Example(e.speaker, e.ids, e.durations, model.normalise(e.mel.to(device)).cpu())
                     for e in examples]
         start = time.perf_counter()
