@@ -154,7 +154,7 @@ def _whisper(folder):
 
 
 def recognise(wav, sr: int, name: str = "recording") -> Transcript:
-    """The words of an English recording by Whisper tiny.en, offline (notebooks 08, 10).
+    """The words of an English recording by Whisper tiny.en, offline (notebook 08).
 
     Deterministic decoding (:data:`WHISPER_BEAM`-wide beam, temperature 0, no previous text);
     the model loads once per process (about a second). Raises :class:`TranscriptionError`

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import audio, cloning, speaker, voices
+from course_utils import audio, cloning, env, speaker, voices
 
 SYMBOLS = [cloning.PAD, cloning.UNK, "_", "a", "b", "c", "d", "e"]
 
@@ -313,3 +313,25 @@ def test_cloning_score_is_one_for_own_recordings_and_zero_for_others(encoder):
     assert swapped.score < 0.3, swapped
     with pytest.raises(ValueError, match="two speakers"):
         cloning.cloning_score({"a": rec["a"]}, {"a": rec["a"]}, {"a": rec["a"]}, encoder=encoder)
+
+
+def test_the_shipped_checkpoint_is_checked_before_it_loads(tmp_path, cloner):
+    """VoiceCloner.shipped: SHA-256 against its record, float16 weights, a clear refusal otherwise."""
+    import json
+
+    path = tmp_path / "cloner_speaking.pt"
+    cloner.save(path, half=True)
+    path.with_suffix(".json").write_text(json.dumps({"sha256": env.file_sha256(path)}))
+    loaded = cloning.VoiceCloner.shipped(path)
+    for name, value in cloner.model.state_dict().items():      # float16 on disk, float32 in the model
+        assert loaded.model.state_dict()[name].dtype == value.dtype
+        assert torch.allclose(loaded.model.state_dict()[name], value, atol=1e-3, rtol=1e-3), name
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(cloning.DamagedCheckpoint, match="not the course checkpoint its record describes"):
+        cloning.VoiceCloner.shipped(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(FileNotFoundError, match="train-checkpoint"):
+        cloning.VoiceCloner.shipped(path)
+    assert path.exists()                                        # refused, never replaced

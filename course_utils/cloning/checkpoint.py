@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from course_utils import env
+from course_utils import env, metrics
 from course_utils.cloning.config import SHIPPED_CHECKPOINT, ClonerConfig
 from course_utils.cloning.cloner import VoiceCloner, train
 from course_utils.cloning.evaluate import evaluate, heldout_speakers
@@ -46,7 +46,9 @@ def run_path(config: ClonerConfig) -> Path:
 
 def measure(cloner: VoiceCloner, test_set: dict, progress: bool = False) -> dict:
     """Word error rate, character error rate and cloning score (pretrained judge) of zero-shot clones
-    on one of :data:`TEST_SETS`, with the spread over its voices (used by cloning.checkpoint.train_checkpoint)."""
+    on one of :data:`TEST_SETS`, with the spread over its voices, and the word error rate of
+    espeak-ng itself reading the same sentences in the same voices (``espeak_wer``: the floor)
+    (used by cloning.checkpoint.train_checkpoint)."""
     from course_utils import voices
 
     a, b = test_set["texts"]
@@ -54,13 +56,23 @@ def measure(cloner: VoiceCloner, test_set: dict, progress: bool = False) -> dict
     result = evaluate(cloner, heldout_speakers(8, 8, seed=test_set["voices_seed"], progress=progress),
                       texts=texts, progress=progress)
     words = result["intelligibility"]
+    floor = metrics.intelligibility([(t, *_espeak_reads(t, spk)) for spk in result["clones"] for t in texts])
     per_voice = [float(np.mean([c["wer"] for c in words.clips[i:i + len(texts)]]))
                  for i in range(0, len(words.clips), len(texts))]
     scores = [r["score"] for r in result["score"].per_speaker.values()]
     return {"voices": f"8 held-out espeak-ng voices (heldout_speakers(8, 8, seed={test_set['voices_seed']}))",
             "texts": texts, "wer": round(words.wer, 4), "cer": round(words.cer, 4),
+            "espeak_wer": round(floor.wer, 4),
             "wer_per_voice": [round(w, 3) for w in per_voice], "score": round(result["score"].score, 4),
             "score_per_voice": [round(s, 3) for s in scores], "rtf": round(result["rtf"], 4)}
+
+
+def _espeak_reads(text: str, speaker: str) -> tuple[np.ndarray, int]:
+    """espeak-ng itself reading ``text`` in a held-out voice: the floor of that voice's clones."""
+    from course_utils import voices
+
+    utt = voices.synthesize(text, voices.speaker(speaker))
+    return utt.wav, utt.sr
 
 
 def _machine() -> dict:

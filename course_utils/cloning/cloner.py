@@ -327,13 +327,19 @@ class VoiceCloner:
         The output carries the course's inaudible watermark (``safety.embed_watermark`` with
         ``safety.DEFAULT_KEY`` or ``key``, notebook 11) unless ``watermark=False``; a clip too short to
         carry the mark is padded for marking.  ``pace`` (speaking rate, 1 = as trained) must lie in
-        ``PACE_RANGE``.  Runs on one CPU thread:
-        the tensors of one sentence are too small for several threads to pay off, and on a busy
-        machine extra threads only wait for each other.
+        ``PACE_RANGE``.  The acoustic model and Griffin-Lim run on one CPU thread: the tensors of
+        one sentence are too small for several threads to pay off, and on a busy machine extra
+        threads only wait for each other; HiFi-GAN, a large network, gets every thread.
         """
+        from course_utils.vocoder import HiFiGANVocoder
+
         _check_pace(pace)
+        neural = isinstance(self.vocoder, HiFiGANVocoder)
         with single_thread():
-            wav = self.waveform(self.mel(text, speaker, pace), speaker)
+            log_mel = self.mel(text, speaker, pace)
+            wav = None if neural else self.waveform(log_mel, speaker)
+        if neural:                  # a 13.9 M-parameter network: worth every CPU thread
+            wav = self.waveform(log_mel, speaker)
         if watermark:
             from course_utils import safety
 
