@@ -28,6 +28,18 @@ import torch
 from course_utils import audio, env
 
 
+def _checked_log_mel(log_mel, n_mels: int) -> torch.Tensor:
+    """``log_mel`` as a float32 CPU tensor ``(n_mels, frames)``, or a ValueError that says what is wrong."""
+    log_mel = torch.as_tensor(np.asarray(log_mel) if not torch.is_tensor(log_mel) else log_mel,
+                              dtype=torch.float32).detach().cpu()
+    if log_mel.dim() != 2 or log_mel.shape[0] != n_mels:
+        raise ValueError(f"log_mel must be (n_mels={n_mels}, frames), got shape "
+                         f"{tuple(log_mel.shape)}; transpose a (frames, n_mels) array with .T")
+    if not torch.isfinite(log_mel).all():
+        raise ValueError("log_mel contains NaN or infinite values")
+    return log_mel
+
+
 def mel_pseudo_inverse(config: audio.ConfigLike) -> torch.Tensor:
     """``(n_freqs, n_mels)`` pseudo-inverse of the mel filterbank of ``config``.
 
@@ -84,14 +96,7 @@ class GriffinLimVocoder:
 
     def magnitude(self, log_mel) -> torch.Tensor:
         """Linear magnitude ``(n_freqs, frames)`` from log-mel ``(n_mels, frames)``."""
-        log_mel = torch.as_tensor(np.asarray(log_mel) if not torch.is_tensor(log_mel) else log_mel,
-                                  dtype=torch.float32).detach().cpu()
-        if log_mel.dim() != 2 or log_mel.shape[0] != self.config.n_mels:
-            raise ValueError(f"log_mel must be (n_mels={self.config.n_mels}, frames), got shape "
-                             f"{tuple(log_mel.shape)}; transpose a (frames, n_mels) array with .T")
-        if not torch.isfinite(log_mel).all():
-            raise ValueError("log_mel contains NaN or infinite values")
-        return mel_to_linear(log_mel, self.config, self._inverse)
+        return mel_to_linear(_checked_log_mel(log_mel, self.config.n_mels), self.config, self._inverse)
 
     def griffin_lim(self, magnitude: torch.Tensor, n_samples: int | None = None) -> torch.Tensor:
         """Phase recovery for a magnitude spectrogram ``(n_freqs, frames)`` -> waveform tensor.
@@ -257,14 +262,7 @@ class HiFiGANVocoder:
     @torch.no_grad()
     def __call__(self, log_mel, n_samples: int | None = None) -> np.ndarray:
         """Float32 waveform (peak at most 0.95) for log-mel frames ``(80, frames)``: 256 samples a frame."""
-        log_mel = torch.as_tensor(np.asarray(log_mel) if not torch.is_tensor(log_mel) else log_mel,
-                                  dtype=torch.float32).detach().cpu()
-        if log_mel.dim() != 2 or log_mel.shape[0] != self.config.n_mels:
-            raise ValueError(f"log_mel must be (n_mels={self.config.n_mels}, frames), got shape "
-                             f"{tuple(log_mel.shape)}; transpose a (frames, n_mels) array with .T")
-        if not torch.isfinite(log_mel).all():
-            raise ValueError("log_mel contains NaN or infinite values")
-        wav = self.generator(log_mel[None]).reshape(-1).numpy().astype(np.float32)
+        wav = self.generator(_checked_log_mel(log_mel, self.config.n_mels)[None]).reshape(-1).numpy().astype(np.float32)
         if n_samples is not None:
             wav = np.pad(wav[:n_samples], (0, max(0, n_samples - len(wav))))
         peak = float(np.abs(wav).max()) if wav.size else 0.0
