@@ -283,17 +283,19 @@ def test_config_round_trip_and_errors():
 
 
 def test_a_setting_added_later_keeps_the_cached_checkpoints_names():
-    """nearest_k came after the course's checkpoints: at its default it is not part of the key, so a
-    learner's cached espeak-ng cloner is still found; set, it names another checkpoint."""
+    """nearest_k and vocoder came after the course's checkpoints: at their defaults they are not part of
+    the key, so a learner's cached espeak-ng cloner is still found; set, they name another checkpoint."""
     import hashlib
     import json
 
     config = cloning.ClonerConfig.for_profile("quick")
     old = config.to_dict()
     old.pop("symbols")
-    old.pop("nearest_k")
+    for name in ("nearest_k", "vocoder"):
+        old.pop(name)
     assert config.key() == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:10]
     assert cloning.ClonerConfig.for_profile("quick", nearest_k=8).key() != config.key()
+    assert cloning.ClonerConfig.for_profile("quick", vocoder="hifigan").key() != config.key()
 
 
 # -- the cloning score -------------------------------------------------------------------------
