@@ -87,7 +87,7 @@ def _machine() -> dict:
 
 
 def _curve(cloner: VoiceCloner, run: Path, progress: bool) -> list[dict]:
-    """The first test set measured at each snapshot of the run, then on the final weights."""
+    """The first test set measured at each snapshot of the run (the final weights are measured by the caller)."""
     points = []
     for steps in SNAPSHOTS:
         path = snapshot_path(run, steps)
