@@ -58,11 +58,7 @@ def _espeak_floor(default_voice: bool = False) -> metrics.Intelligibility:
     for test_set in cloning.TEST_SETS:
         corpus = cloning.heldout_speakers(8, 8, seed=test_set["voices_seed"], progress=False)
         a, b = test_set["texts"]
-        for spk in corpus.speakers:
-            spec = voices.VoiceSpec() if default_voice else voices.speaker(spk)
-            for t in voices.prompts("heldout")[a:b]:
-                utt = voices.synthesize(t, spec)
-                clips.append((t, utt.wav, utt.sr))
+        clips += cloning.espeak_clips(corpus.speakers, voices.prompts("heldout")[a:b], default_voice)
     return metrics.intelligibility(clips)
 
 

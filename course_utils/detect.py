@@ -167,17 +167,23 @@ def evaluate(detector: Detector, real: Sequence[np.ndarray], fake: Sequence[np.n
 # --------------------------------------------------------------------------- stand-ins and attacks
 
 
-def copy_synthesis(wav: np.ndarray, sr: int, n_iter: int = 12) -> tuple[np.ndarray, int]:
-    """Real speech through the cloner's log-mel and Griffin-Lim vocoder: ``(wav, 16000)`` (notebook 11).
+def copy_synthesis(wav: np.ndarray, sr: int, n_iter: int = 12, cloner=None) -> tuple[np.ndarray, int]:
+    """Real speech through a cloner's log-mel and vocoder: ``(wav, sr of the vocoder)`` (notebook 11).
 
     The vocoder half of cloning without the acoustic model: a cheap stand-in for cloned speech
-    (the tests train the detector on it).
+    (the tests train the detector on it), and what a speech codec that re-synthesises its audio
+    does to genuine speech. By default the quick cloner's features and Griffin-Lim (``n_iter``
+    iterations, 16 kHz); with ``cloner``, that cloner's own features and vocoder (HiFi-GAN at
+    22.05 kHz for the course checkpoint).
     """
     from course_utils import cloning, vocoder
 
-    cfg = cloning.ClonerConfig.for_profile("quick").features()
+    if cloner is None:
+        cfg = cloning.ClonerConfig.for_profile("quick").features()
+        voc = vocoder.GriffinLimVocoder(cfg, n_iter=n_iter, sharpen=1.0)
+    else:
+        cfg, voc = cloner.config.features(), cloner.vocoder
     x = _to_sr(_check(wav, sr), int(sr), cfg.sr).astype(np.float32)
-    voc = vocoder.GriffinLimVocoder(cfg, n_iter=n_iter, sharpen=1.0)
     return voc(audio.log_mel(x, cfg), n_samples=len(x)), cfg.sr
 
 

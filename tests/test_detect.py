@@ -90,6 +90,16 @@ def test_copy_synthesis_is_16_khz_and_same_length(data):
     assert y.dtype == np.float32 and np.abs(y).max() <= 1.0
 
 
+def test_copy_synthesis_through_the_course_checkpoints_vocoder(data):
+    """With a cloner: its own features and vocoder (HiFi-GAN, 22.05 kHz for the course checkpoint)."""
+    from course_utils import cloning
+
+    wav, sr = data["test"][0]
+    y, out_sr = detect.copy_synthesis(wav, sr, cloner=cloning.VoiceCloner.shipped())
+    assert out_sr == 22050 and abs(len(y) - round(len(wav) * 22050 / sr)) <= 1
+    assert y.dtype == np.float32 and np.isfinite(y).all()
+
+
 @pytest.mark.parametrize("wav, sr, match", [
     (np.zeros(16000, np.float32), 16000, "silent"),
     (np.ones((2, 16000), np.float32), 16000, "mono"),

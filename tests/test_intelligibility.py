@@ -119,3 +119,19 @@ def test_the_course_checkpoint_says_sentences_it_never_read():
     clips = [(t, *course.synthesize(t, voice)) for t in voices.prompts("heldout")[20:24]]
     result = metrics.intelligibility(clips)
     assert result.wer <= CHECKPOINT_WER, result.clips
+
+
+def test_notebooks_study_the_speaking_cloner_by_default():
+    """VoiceCloner.studied (notebooks 09-11): the course checkpoint unless asked for notebook 08's model;
+    its spectrum is defined with HiFi-GAN too (the mel inversion), and a wrong choice says what to give."""
+    from course_utils import cloning
+
+    course = cloning.VoiceCloner.studied()
+    assert course.config.key() == cloning.VoiceCloner.shipped().config.key()
+    voice = np.ones(course.config.speaker_dim, np.float32) / np.sqrt(course.config.speaker_dim)
+    log_mel = course.mel("Hello there.", voice)
+    spectrum = course.spectrum(log_mel, voice)
+    assert spectrum.shape == (course.config.features().n_fft // 2 + 1, log_mel.shape[1])
+    assert np.isfinite(spectrum).all() and (spectrum >= 0).all()
+    with pytest.raises(ValueError, match='"speaking"'):
+        cloning.VoiceCloner.studied("fast")

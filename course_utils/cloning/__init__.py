@@ -59,11 +59,11 @@ from course_utils.cloning.evaluate import (CloningScore, cloning_score, heldout_
                                            real_time_factor)
 from course_utils.cloning.real import real_examples
 from course_utils.cloning.cloner import (PACE_RANGE, VoiceCloner, make_vocoder, state_checksum, train)
-from course_utils.cloning.checkpoint import SNAPSHOTS, TEST_SETS, measure, train_checkpoint
+from course_utils.cloning.checkpoint import SNAPSHOTS, TEST_SETS, espeak_clips, measure, train_checkpoint
 
 __all__ = [
     "PROFILES", "REAL_SPEECH", "SPEAKING", "SHIPPED_CHECKPOINT", "VOCODERS", "snapshot_path", "make_vocoder",
-    "SNAPSHOTS", "TEST_SETS", "measure", "train_checkpoint", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
+    "SNAPSHOTS", "TEST_SETS", "espeak_clips", "measure", "train_checkpoint", "real_examples", "INJECTIONS", "SPEAKER_ENCODERS", "PAD", "UNK", "CHECKPOINT_VERSION",
     "CloningError", "DamagedCheckpoint", "ClonerConfig", "length_regulate", "position_in_symbol",
     "masked_l1", "masked_mse", "FiLM", "ConvBlock", "DurationPredictor", "AcousticModel",
     "single_thread", "gv_postfilter", "speech_statistics", "match_statistics", "nearest_frames", "symbol_ids", "build_vocabulary", "Example",

@@ -160,6 +160,19 @@ class VoiceCloner:
                                     "or re-create it with python -m course_utils train-checkpoint")
         return cls.load(path)
 
+    @classmethod
+    def studied(cls, cloner: str = "speaking", profile: str = "quick", device: str = "cpu", seed: int = 0,
+                **options) -> "VoiceCloner":
+        """The cloner that notebooks 09-11 study: ``"speaking"``, the course checkpoint that says its
+        words (:meth:`shipped`, the default), or ``"trained"``, notebook 08's model of ``profile``
+        (:meth:`trained` with ``device``, ``seed`` and ``options``) (notebooks 09, 10, 11)."""
+        if cloner == "speaking":
+            return cls.shipped()
+        if cloner == "trained":
+            return cls.trained(profile, device=device, seed=seed, **options)
+        raise ValueError(f'cloner must be "speaking" (the course checkpoint) or "trained" (notebook 08\'s '
+                         f"{profile} model), got {cloner!r}")
+
     @staticmethod
     def checkpoint_path(config: ClonerConfig | str = "quick") -> Path:
         """Where :meth:`pretrained` keeps the checkpoint of a configuration."""
@@ -300,12 +313,17 @@ class VoiceCloner:
         The :meth:`postfilter`-ed log-mel; then, with ``config.nearest_k`` (the real-speech cloner: 2)
         and a :class:`Speaker` from :meth:`enroll`, each frame is the mean log magnitude of its
         ``nearest_k`` nearest reference frames (:func:`nearest_frames` with ``speaker.spectra``);
-        otherwise the vocoder's inversion of the mel filterbank.
+        otherwise the inversion of the mel filterbank (:func:`vocoder.mel_to_linear`, as Griffin-Lim's;
+        a HiFi-GAN cloner never needs it, but its spectrum is defined the same way).
         """
+        from course_utils.vocoder import mel_to_linear
+
         log_mel = self.postfilter(log_mel, speaker)
         if self.config.nearest_k and isinstance(speaker, Speaker) and speaker.spectra is not None:
             return np.exp(nearest_frames(log_mel, speaker.frames, self.config.nearest_k, speaker.spectra))
-        return self.vocoder.magnitude(log_mel).numpy()
+        if hasattr(self.vocoder, "magnitude"):
+            return self.vocoder.magnitude(log_mel).numpy()
+        return mel_to_linear(log_mel, self.config.features()).numpy()
 
     def waveform(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
         """What the vocoder makes of a predicted log-mel (before the watermark) (notebook 08): Griffin-Lim

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils import metrics
 from course_utils.evaluation import CachedEncoder
 from course_utils.cloning.config import ClonerConfig, PAD, UNK
 from course_utils.cloning.model import AcousticModel
@@ -37,7 +38,7 @@ def heldout_data(corpus, n_finetune: int, n_own: int = 2):
 
 def score_strategy(cloner: VoiceCloner, data: dict, strategy: str, steps: int | None = None,
                    texts: Sequence[str] | None = None, encoder=None, eval_every: int | None = None,
-                   **options) -> dict:
+                   words: bool = False, **options) -> dict:
     """Fine-tune on each speaker of ``data`` (from :func:`heldout_data`) and compute the cloning score
     (notebook 09).
 
@@ -47,7 +48,8 @@ def score_strategy(cloner: VoiceCloner, data: dict, strategy: str, steps: int | 
     every that many steps (``curve``: list of ``(step, score)``), which shows overfitting; ``seen``
     is the score on two texts of the fine-tuning data (a large gap to ``score`` = memorising).
     Returns ``{"score", "seen", "seconds" (mean fine-tuning time per speaker), "gv_scale" (mean
-    post-filter scale), "curve", "details"}``.
+    post-filter scale), "curve", "details"}``; with ``words=True`` also ``"wer"``: Whisper's word
+    error rate of the unseen-text clones (:func:`metrics.intelligibility`), the other half of a clone.
     """
     from course_utils import speaker as speaker_mod, voices
 
@@ -82,8 +84,11 @@ def score_strategy(cloner: VoiceCloner, data: dict, strategy: str, steps: int | 
             curve.append((k, cloning_score({s: snapshots[s][k] for s in data}, references, own,
                                                    encoder=encoder).score))
     seen_score = cloning_score(seen, references, own, encoder=encoder).score
-    return {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)),
-            "gv_scale": float(np.mean(scales)), "curve": curve, "details": result}
+    scored = {"score": result.score, "seen": seen_score, "seconds": float(np.mean(seconds)),
+              "gv_scale": float(np.mean(scales)), "curve": curve, "details": result}
+    if words:
+        scored["wer"] = metrics.intelligibility([(t, *clip) for spk in data for t, clip in zip(texts, clones[spk])]).wer
+    return scored
 
 
 def parameters_equal(a: nn.Module, b: nn.Module) -> bool:
