@@ -17,6 +17,8 @@ MIN_EXERCISES = 4          # every notebook from 01 on has at least this many ch
 HEAVY_FROM = 4             # notebooks 04 onwards start with a papermill parameters cell
 MAX_NOTEBOOK_BYTES = 3_000_000
 NBVAL_MARKERS = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION"}
+#: A cell tagged so measures what no exercise needs (a table, a figure, its assert): the stub runs leave it out.
+MEASUREMENT = "measurement"
 
 
 def number(path):
@@ -110,6 +112,10 @@ def test_solution_notebook_hygiene(path):
             if line.lstrip("# ").startswith("NBVAL_"):
                 assert line.lstrip("#").strip() in NBVAL_MARKERS, (
                     f"{path.name}: {line!r} is not an nbval marker nbval recognises; put the reason on the next line")
+    for cell in code:
+        if MEASUREMENT in cell.metadata.get("tags", []):
+            assert not {"checker", "parameters"} & set(cell.metadata["tags"]) and "BEGIN SOLUTION" not in cell.source, (
+                f"{path.name}: a parameters, checker or exercise cell cannot be tagged {MEASUREMENT!r}:\n{cell.source[:200]}")
     if number(path) >= HEAVY_FROM:
         first = code[0]
         assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged parameters"
@@ -158,10 +164,12 @@ def test_student_checkers_fail_on_stubs(path, student_cache, monkeypatch):
     checkers = checker_cells(nb)
     if not checkers:
         return
-    # Run up to the last checker only: what follows it checks nothing about the exercises.
+    # Run up to the last checker only: what follows it checks nothing about the exercises. Cells
+    # tagged MEASUREMENT are left out too; a checker that needed one fails
+    # below with a NameError, not ExerciseFailed.
     last = max(i for i, cell in enumerate(nb.cells) if cell is checkers[-1])
-    nb.cells = nb.cells[: last + 1]
-    # 1 h per cell: from an empty cache (tests run alone or first) notebook 09 trains the cloner in one cell
+    nb.cells = [c for c in nb.cells[: last + 1] if MEASUREMENT not in c.metadata.get("tags", [])]
+    # 1 h per cell: from an empty cache (tests run alone or first) notebook 08's model trains in one cell
     NotebookClient(nb, timeout=3600, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(student_path.parent)}}).execute()
     for cell in checker_cells(nb):

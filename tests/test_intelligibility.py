@@ -122,7 +122,7 @@ def test_the_course_checkpoint_says_sentences_it_never_read():
 
 
 def test_notebooks_study_the_speaking_cloner_by_default():
-    """VoiceCloner.studied (notebooks 10, 11): the course checkpoint unless asked for notebook 08's model;
+    """VoiceCloner.studied (notebooks 09-11): the course checkpoint unless asked for notebook 08's model;
     its spectrum is defined with HiFi-GAN too (the mel inversion), and a wrong choice says what to give."""
     from course_utils import cloning
 

@@ -163,9 +163,9 @@ class VoiceCloner:
     @classmethod
     def studied(cls, cloner: str = "speaking", profile: str = "quick", device: str = "cpu", seed: int = 0,
                 **options) -> "VoiceCloner":
-        """The cloner that notebooks 10 and 11 study: ``"speaking"``, the course checkpoint that says its
+        """The cloner that notebooks 09-11 study: ``"speaking"``, the course checkpoint that says its
         words (:meth:`shipped`, the default), or ``"trained"``, notebook 08's model of ``profile``
-        (:meth:`trained` with ``device``, ``seed`` and ``options``) (notebooks 10, 11)."""
+        (:meth:`trained` with ``device``, ``seed`` and ``options``) (notebooks 09, 10, 11)."""
         if cloner == "speaking":
             return cls.shipped()
         if cloner == "trained":
