@@ -34,10 +34,12 @@ LAYERS = [
     ("synthesis: data", ["cloning.data"]),
     ("synthesis: training", ["cloning.train"]),
     ("synthesis: evaluation", ["cloning.evaluate"]),
-    ("fine-tuning: alignment", ["finetune.alignment", "finetune.adapters"]),
+    ("synthesis: alignment", ["cloning.alignment"]),
+    ("the real-speech stage", ["cloning.real"]),
+    ("fine-tuning: adapters", ["finetune.adapters"]),
     ("fine-tuning: the loop", ["finetune.tune"]),
     ("fine-tuning: comparisons", ["finetune.sweep", "finetune"]),
-    ("the cloner", ["cloning.real", "cloning.cloner", "cloning.checkpoint", "cloning"]),
+    ("the cloner", ["cloning.cloner", "cloning.checkpoint", "cloning"]),
     ("applications", ["detect", "ddp_train", "__main__", "__init__"]),
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}

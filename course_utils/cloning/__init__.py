@@ -35,6 +35,8 @@ it in this list; ``tests/test_layers.py`` checks it):
 * ``data``     - symbol ids, examples, batches, speaker embeddings, :class:`Speaker`;
 * ``train``    - the training loop (:func:`train_model`, also run by ``ddp_train``), live plot;
 * ``evaluate`` - :func:`cloning_score`, held-out speakers, real-time factor;
+* ``alignment`` - frames per phoneme of a recording from its words, by DTW against a cloner's own
+  speech (notebook 09; :mod:`course_utils.finetune` re-exports it);
 * ``real``     - examples from real recordings (recognised words, aligned by a trained cloner),
   for the real-speech stage (notebook 09);
 * ``cloner``   - :class:`VoiceCloner` and :func:`train` (with ``ClonerConfig.with_real_speech``,

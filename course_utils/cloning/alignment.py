@@ -1,24 +1,42 @@
 """Aligning a recording with its transcript: frames per phoneme by DTW against the model's own speech
-(notebook 09)."""
+(notebook 09).
+
+It sits below the cloner, so that both of its users take it from below: the real-speech stage
+(:mod:`cloning.real`, training on recordings without phoneme spans) and fine-tuning
+(:mod:`course_utils.finetune`, which re-exports every name here). A cloner is anything with the
+few members :class:`Aligner` names; :class:`cloning.VoiceCloner` is the one the course passes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
 
 from course_utils import audio
+from course_utils.cloning.config import ClonerConfig
 from course_utils.cloning.model import AcousticModel
-from course_utils.cloning.data import symbol_ids
+from course_utils.cloning.data import Speaker, speaker_input, symbol_ids
 
-if TYPE_CHECKING:  # for type hints only: the cloner sits above this package (cloning.cloner)
-    from course_utils.cloning.cloner import VoiceCloner
+
+class Aligner(Protocol):
+    """What :func:`align` asks of a cloner: its model and configuration, its phonemiser, its enrolment,
+    and (for :func:`cloning.real.real_examples`) its speaker encoder; a :class:`cloning.VoiceCloner`
+    has them (used by cloning.alignment, cloning.real)."""
+
+    model: AcousticModel
+    config: ClonerConfig
+    speaker_encoder: object
+
+    def phonemes(self, text: str) -> list[str]: ...
+
+    def enroll(self, wavs, sr: int) -> Speaker: ...
 
 
 class FinetuneError(ValueError):
-    """Bad input to :func:`finetune` or :func:`align`; the message says what to do (used by finetune.align)."""
+    """Bad input to :func:`finetune` or :func:`align`; the message says what to do (used by cloning.alignment)."""
 
 # ----------------------------------------------------------------------------------------------
 # alignment
@@ -68,7 +86,7 @@ def _standardised_frames(model: AcousticModel, log_mel: np.ndarray) -> np.ndarra
 @dataclass
 class Alignment:
     """Result of :func:`align`: symbols, their frame ``durations`` in the recording, the DTW path
-    (used by finetune.align)."""
+    (used by cloning.alignment)."""
 
     symbols: list
     durations: np.ndarray
@@ -92,7 +110,7 @@ PHONEME_RATE = (4.0, 25.0)
 
 def check_speaking_rate(symbols: Sequence[str], wav: np.ndarray, sr: int, name: str = "recording") -> float:
     """Phonemes per second of sound; :class:`FinetuneError` naming ``name`` when outside :data:`PHONEME_RATE`
-    (used by finetune.align).
+    (used by cloning.alignment).
 
     Catches a transcript far too short or too long for its recording ("Banana." for a sentence,
     a paragraph for a word); a wrong sentence of about the right length passes.
@@ -110,7 +128,7 @@ def check_speaking_rate(symbols: Sequence[str], wav: np.ndarray, sr: int, name: 
 
 
 @torch.no_grad()
-def align(cloner: VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None = None,
+def align(cloner: Aligner, wav: np.ndarray, sr: int, transcript: str | None = None,
           speaker=None, symbols: Sequence[str] | None = None, name: str = "recording") -> Alignment:
     """Frames per phoneme of a recording, from its transcript alone (notebook 09).
 
@@ -134,7 +152,7 @@ def align(cloner: VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None 
     if speaker is None:
         speaker = cloner.enroll([wav], sr)
     ids = torch.tensor([symbol_ids(symbols, config.symbols)])
-    emb = cloner._embedding(speaker)
+    emb = speaker_input(speaker, config.speaker_dim)
     model.eval()
     out = model(ids, torch.tensor([ids.shape[1]]), emb)
     predicted = out["durations"][0].numpy().astype(np.int64)
@@ -148,7 +166,7 @@ def align(cloner: VoiceCloner, wav: np.ndarray, sr: int, transcript: str | None 
 
 def align_features(source: np.ndarray, durations: Sequence[int], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DTW of ``source`` frames (F1, D) with known phoneme ``durations`` onto ``target`` frames (F2, D)
-    (used by finetune.align).
+    (used by cloning.alignment).
 
     Euclidean frame distances, :func:`course_utils.metrics.dtw_path`, then :func:`warp_durations`.
     Returns ``(target durations, path)``.
@@ -176,7 +194,7 @@ def boundary_error_ms(durations: Sequence[int], true_durations: Sequence[int], h
     return float(np.mean(np.abs(b - c)) * hop_length / sr * 1000.0)
 
 
-def corpus_alignment_errors(cloner: VoiceCloner, corpus, indices: Sequence[int]) -> dict:
+def corpus_alignment_errors(cloner: Aligner, corpus, indices: Sequence[int]) -> dict:
     """Boundary errors (ms) of :func:`align` and of the uniform stretch on corpus items with true spans
     (notebook 09)."""
     config = cloner.config

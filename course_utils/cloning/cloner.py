@@ -22,7 +22,7 @@ from course_utils.cloning.config import (CHECKPOINT_VERSION, SHIPPED_CHECKPOINT,
 from course_utils.cloning.model import (AcousticModel, gv_postfilter, match_statistics, nearest_frames, single_thread,
                                         speech_statistics)
 from course_utils.cloning.data import (Speaker, build_vocabulary, load_speaker_encoder, mean_embedding,
-                                       prepare_examples, symbol_ids, utterance_embeddings)
+                                       prepare_examples, speaker_input, symbol_ids, utterance_embeddings)
 from course_utils.cloning.train import train_model, training_corpus
 
 
@@ -282,18 +282,11 @@ class VoiceCloner:
         utt = voices.synthesize(normalised, voices.VoiceSpec(accent=self.config.accent))
         return [s for s, _, _ in utt.phonemes]
 
-    def _embedding(self, speaker: Speaker | np.ndarray) -> torch.Tensor:
-        emb = speaker.embedding if isinstance(speaker, Speaker) else np.asarray(speaker, dtype=np.float32)
-        if emb.shape != (self.config.speaker_dim,):
-            raise CloningError(f"speaker must be a Speaker from enroll (or a {self.config.speaker_dim}-d "
-                               f"embedding), got shape {emb.shape}")
-        return torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))[None]
-
     @torch.no_grad()
     def mel(self, text: str, speaker: Speaker | np.ndarray, pace: float = 1.0) -> np.ndarray:
         """Predicted log-mel ``(n_mels, frames)`` for ``text`` in ``speaker``'s voice (before the post-filter)."""
         ids = torch.tensor([symbol_ids(self.phonemes(text), self.config.symbols)])
-        out = self.model(ids, torch.tensor([ids.shape[1]]), self._embedding(speaker), pace=pace)
+        out = self.model(ids, torch.tensor([ids.shape[1]]), speaker_input(speaker, self.config.speaker_dim), pace=pace)
         return self.model.denormalise(out["mel_post"][0]).T.numpy()
 
     def postfilter(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import torch
 
 from course_utils import audio
 from course_utils.text_encoder import pad_batch
-from course_utils.cloning.config import ClonerConfig, PAD, SPEAKER_ENCODERS, UNK
+from course_utils.cloning.config import ClonerConfig, CloningError, PAD, SPEAKER_ENCODERS, UNK
 from course_utils.cloning.model import AcousticModel
 
 
@@ -137,6 +137,16 @@ def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
     """Unit-norm mean of utterance embeddings: a speaker's embedding (notebook 10)."""
     mean = np.asarray(embeddings, dtype=np.float64).mean(0)
     return (mean / max(np.linalg.norm(mean), 1e-12)).astype(np.float32)
+
+
+def speaker_input(speaker: "Speaker | np.ndarray", dim: int) -> torch.Tensor:
+    """The model's speaker input, ``(1, dim)``, from a :class:`Speaker` or a raw embedding; a
+    :class:`CloningError` that says what to give for another shape
+    (used by cloning.cloner, cloning.alignment)."""
+    emb = speaker.embedding if isinstance(speaker, Speaker) else np.asarray(speaker, dtype=np.float32)
+    if emb.shape != (dim,):
+        raise CloningError(f"speaker must be a Speaker from enroll (or a {dim}-d embedding), got shape {emb.shape}")
+    return torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))[None]
 
 
 @dataclass

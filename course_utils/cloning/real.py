@@ -4,7 +4,7 @@ The first stage (notebook 08) trains on espeak-ng voices, whose phoneme spans ar
 recording of a person comes with neither spans nor, for the bundled LibriSpeech readers, a
 transcript. The course makes both itself, offline: pocketsphinx recognised the words
 (``voices.librispeech_readers``, made by ``python -m course_utils.transcribe``), and the
-first-stage cloner aligns them (``finetune.align``: its own synthesis of the words, then DTW
+first-stage cloner aligns them (:func:`cloning.alignment.align`: its own synthesis of the words, then DTW
 against the recording). Training then continues on both corpora, so the synthesiser hears real
 voices, and real speaker embeddings, next to the synthetic ones.
 """
@@ -12,16 +12,12 @@ voices, and real speaker embeddings, next to the synthetic ones.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from course_utils import audio
-from course_utils.cloning.data import Example, mean_embedding, symbol_ids
-
-if TYPE_CHECKING:  # for type hints only: the cloner imports this module (cloning.cloner.train)
-    from course_utils.cloning.cloner import VoiceCloner
+from course_utils.cloning.alignment import Aligner, FinetuneError, align
+from course_utils.cloning.data import Example, Speaker, mean_embedding, symbol_ids
 
 #: Parts each real recording is cut into at its pauses: the references its embedding is the mean of.
 PARTS_PER_RECORDING = 6
@@ -44,20 +40,17 @@ def _speech_parts(wav: np.ndarray, sr: int) -> list[np.ndarray]:
     return kept
 
 
-def real_examples(cloner: VoiceCloner, corpus, progress: bool = True) -> tuple[list[Example], dict, dict]:
+def real_examples(cloner: Aligner, corpus, progress: bool = True) -> tuple[list[Example], dict, dict]:
     """Training examples from real recordings with (recognised) words but no phoneme spans.
 
     For each item of ``corpus``: the speaker-encoder embeddings of its parts (cut at pauses,
     :func:`audio.split_at_pauses`), and the recording aligned with its words by ``cloner``
-    (:func:`finetune.align`, in the voice of those embeddings). Returns ``(examples,
+    (:func:`cloning.alignment.align`, in the voice of those embeddings). Returns ``(examples,
     {speaker: (n, D) embeddings}, {file: why it was skipped})``: a recording with too little
-    speech, or whose words cannot be its own (``finetune.PHONEME_RATE``), is skipped, not
+    speech, or whose words cannot be its own (:data:`cloning.alignment.PHONEME_RATE`), is skipped, not
     trained on (used by cloning.cloner.train).
     """
     from tqdm.auto import tqdm
-
-    from course_utils.cloning.data import Speaker
-    from course_utils.finetune.alignment import FinetuneError, align   # here: finetune imports cloning's lower layers
 
     config = cloner.config
     examples, embeddings, skipped = [], {}, {}

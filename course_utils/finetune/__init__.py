@@ -50,15 +50,15 @@ voice to pass to ``synthesize``.  Adapter-tuned cloners hold wrapped decoder blo
 ``model.state_dict()`` keys differ from a plain model's, so reload them by calling
 :func:`finetune` again (or save ``model.state_dict()`` yourself).
 
-The package follows the notebook: :mod:`~course_utils.finetune.alignment` (frames per phoneme),
-:mod:`~course_utils.finetune.adapters`, :mod:`~course_utils.finetune.tune` (the strategies and
-the loop) and :mod:`~course_utils.finetune.sweep` (strategies compared on held-out speakers,
-throughput); every public name is re-exported here.
+The package follows the notebook: alignment (frames per phoneme, :mod:`~course_utils.cloning.alignment`,
+below the cloner because its real-speech stage aligns too), :mod:`~course_utils.finetune.adapters`,
+:mod:`~course_utils.finetune.tune` (the strategies and the loop) and :mod:`~course_utils.finetune.sweep`
+(strategies compared on held-out speakers, throughput); every public name is re-exported here.
 """
 
-from course_utils.finetune.alignment import (PHONEME_RATE, Alignment, FinetuneError, align, align_features,
-                                             boundary_error_ms, check_speaking_rate,
-                                             corpus_alignment_errors, stretch_durations, warp_durations)
+from course_utils.cloning.alignment import (PHONEME_RATE, Alignment, FinetuneError, align, align_features,
+                                            boundary_error_ms, check_speaking_rate,
+                                            corpus_alignment_errors, stretch_durations, warp_durations)
 from course_utils.finetune.adapters import Adapter, AdaptedBlock, add_adapters, count_parameters
 from course_utils.finetune.tune import (DEFAULT_STEPS, GV_SENTENCES, LEARNING_RATES, MAX_STEPS, STRATEGIES,
                                         FinetuneResult,

@@ -13,7 +13,7 @@ from course_utils.evaluation import CachedEncoder
 from course_utils.cloning.config import ClonerConfig, PAD, UNK
 from course_utils.cloning.model import AcousticModel
 from course_utils.cloning.evaluate import cloning_score
-from course_utils.finetune.alignment import FinetuneError
+from course_utils.cloning.alignment import FinetuneError
 from course_utils.finetune.tune import finetune
 
 if TYPE_CHECKING:  # for type hints only: the cloner sits above this package (cloning.cloner)

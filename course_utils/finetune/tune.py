@@ -15,7 +15,7 @@ from torch import nn
 from course_utils import audio, transcribe
 from course_utils.cloning.model import AcousticModel
 from course_utils.cloning.data import Example, Speaker, collate, symbol_ids
-from course_utils.finetune.alignment import FinetuneError, align
+from course_utils.cloning.alignment import FinetuneError, align
 from course_utils.finetune.adapters import add_adapters, count_parameters
 
 if TYPE_CHECKING:  # for type hints only: the cloner sits above this package (cloning.cloner)
