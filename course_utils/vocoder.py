@@ -252,6 +252,12 @@ class HiFiGANVocoder:
     def __repr__(self) -> str:
         return f"HiFiGANVocoder({self.name!r})"
 
+    def magnitude(self, log_mel) -> torch.Tensor:
+        """Linear magnitude ``(n_freqs, frames)`` from log-mel ``(n_mels, frames)``: the mel filterbank
+        inverted, as :class:`GriffinLimVocoder` does. HiFi-GAN makes its sound without it; the cloner's
+        spectrum is defined the same way for both vocoders (used by cloning.cloner)."""
+        return mel_to_linear(_checked_log_mel(log_mel, self.config.n_mels), self.config)
+
     def __deepcopy__(self, memo: dict) -> "HiFiGANVocoder":
         """Itself: its pretrained weights are never changed, so a copied cloner (notebook 09's
         fine-tuning) shares them instead of copying 55 MB, as ``deepcopy`` shares a tuple of

@@ -306,17 +306,13 @@ class VoiceCloner:
         The :meth:`postfilter`-ed log-mel; then, with ``config.nearest_k`` (the real-speech cloner: 2)
         and a :class:`Speaker` from :meth:`enroll`, each frame is the mean log magnitude of its
         ``nearest_k`` nearest reference frames (:func:`nearest_frames` with ``speaker.spectra``);
-        otherwise the inversion of the mel filterbank (:func:`vocoder.mel_to_linear`, as Griffin-Lim's;
-        a HiFi-GAN cloner never needs it, but its spectrum is defined the same way).
+        otherwise the vocoder's inversion of the mel filterbank (``vocoder.magnitude``, the same for
+        Griffin-Lim and HiFi-GAN; a HiFi-GAN cloner never needs it to make sound).
         """
-        from course_utils.vocoder import mel_to_linear
-
         log_mel = self.postfilter(log_mel, speaker)
         if self.config.nearest_k and isinstance(speaker, Speaker) and speaker.spectra is not None:
             return np.exp(nearest_frames(log_mel, speaker.frames, self.config.nearest_k, speaker.spectra))
-        if hasattr(self.vocoder, "magnitude"):
-            return self.vocoder.magnitude(log_mel).numpy()
-        return mel_to_linear(log_mel, self.config.features()).numpy()
+        return self.vocoder.magnitude(log_mel).numpy()
 
     def waveform(self, log_mel: np.ndarray, speaker: Speaker | np.ndarray) -> np.ndarray:
         """What the vocoder makes of a predicted log-mel (before the watermark) (notebook 08): Griffin-Lim
