@@ -12,6 +12,7 @@ voices, and real speaker embeddings, next to the synthetic ones.
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 import torch
 
