@@ -165,8 +165,8 @@ def test_student_checkers_fail_on_stubs(path, student_cache, monkeypatch):
     if not checkers:
         return
     # Run up to the last checker only: what follows it checks nothing about the exercises. Cells
-    # tagged MEASUREMENT are left out too; a checker that needed one fails
-    # below with a NameError, not ExerciseFailed.
+    # tagged MEASUREMENT are left out too; a checker that needed one fails below with a NameError,
+    # not ExerciseFailed.
     last = max(i for i, cell in enumerate(nb.cells) if cell is checkers[-1])
     nb.cells = [c for c in nb.cells[: last + 1] if MEASUREMENT not in c.metadata.get("tags", [])]
     # 1 h per cell: from an empty cache (tests run alone or first) notebook 08's model trains in one cell

@@ -100,7 +100,6 @@ def test_align_returns_durations_that_cover_the_recording(cloner, pairs):
     assert spans[0][1] == 0 and all(a[2] == b[1] for a, b in zip(spans, spans[1:]))
 
 
-
 def test_align_asks_a_cloner_only_for_what_its_protocol_names(cloner, pairs):
     """cloning.alignment sits below the cloner (issue 31): anything with the members of ``Aligner``
     aligns exactly as the VoiceCloner it stands for."""
@@ -113,6 +112,7 @@ def test_align_asks_a_cloner_only_for_what_its_protocol_names(cloner, pairs):
     a = finetune.align(cloner, wav, voices.SAMPLE_RATE, text)
     b = finetune.align(stand_in, wav, voices.SAMPLE_RATE, text)
     assert a.symbols == b.symbols and np.array_equal(a.durations, b.durations) and np.array_equal(a.path, b.path)
+
 
 # -- adapters ----------------------------------------------------------------------------------
 
