@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     clone.add_argument("--watermark-key", metavar="KEY", help="watermark key (default: the course's)")
     clone.add_argument("--transcript", action="append", metavar="TEXT",
                        help="what each reference says, in order (for fine-tuning, notebook 09); without it "
-                            "the references are transcribed offline (pocketsphinx)")
+                            "the references are transcribed offline (Whisper tiny.en)")
     clone.add_argument("--trust-transcripts", action="store_true",
                        help="do not check each --transcript against what the recogniser hears (for accents "
                             "it does not know)")

@@ -218,7 +218,7 @@ VAD_FRAME = 480
 
 def pcm16(wav: np.ndarray) -> np.ndarray:
     """``wav`` as 16-bit little-endian PCM, clipped to full scale, as WebRTC's VAD and pocketsphinx
-    take it; pocketsphinx gets it in transcribe (used by transcribe.transcribe)."""
+    take it (used by transcribe.pocketsphinx, transcribe.heard_phones)."""
     return (np.clip(wav, -1.0, 1.0) * 32767).astype("<i2")
 
 

@@ -2,7 +2,7 @@
 
 The first stage (notebook 08) trains on espeak-ng voices, whose phoneme spans are exact. A
 recording of a person comes with neither spans nor, for the bundled LibriSpeech readers, a
-transcript. The course makes both itself, offline: pocketsphinx recognised the words
+transcript. The course makes both itself, offline: Whisper tiny.en recognised the words
 (``voices.librispeech_readers``, made by ``python -m course_utils.transcribe``), and the
 first-stage cloner aligns them (:func:`cloning.alignment.align`: its own synthesis of the words, then DTW
 against the recording). Training then continues on both corpora, so the synthesiser hears real
