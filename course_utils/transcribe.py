@@ -194,8 +194,8 @@ def check_transcript(transcript: str, wav, sr: int, name: str = "recording") -> 
     if rate > MISMATCH_WER:
         raise TranscriptionError(f"{name}: the transcript does not match the recording: the recogniser heard "
                                  f"{heard[:120]!r}, which misses {rate:.0%} of the words of {transcript[:80]!r} "
-                                 f"(true transcripts miss at most about 20 %; the limit is {MISMATCH_WER:.0%}). Give the words spoken in "
-                                 "it, or None to have them recognised; if you are sure it is right (the recogniser "
+                                 f"(true transcripts miss at most about 20 %; the limit is {MISMATCH_WER:.0%}). "
+                                 "Give the words spoken in it, or None to have them recognised; if you are sure it is right (the recogniser "
                                  "struggles with some accents), pass check_transcripts=False (--trust-transcripts "
                                  "on the command line)")
     return rate
@@ -296,11 +296,12 @@ def phone_error_rate(text: str, wav, sr: int, name: str = "recording") -> float:
     return _edit_distance(expected, heard_phones(wav, sr, name=name)) / len(expected)
 
 
-def transcribe_table(table, progress: bool = True) -> int:
-    """Recognise every recording listed in a CSV (``file`` column, paths relative to the CSV) and
+def transcribe_table(table, recogniser: str = "whisper", progress: bool = True) -> int:
+    """Recognise every recording listed in a CSV (``file`` column, paths relative to the CSV) with
+    ``recogniser`` (``"whisper"``: :func:`transcribe`; ``"pocketsphinx"``: :func:`pocketsphinx`) and
     write the words into its ``text`` column, atomically; returns how many were recognised.
 
-    How ``data/real_speech/librispeech_train/readers.csv`` got its transcripts
+    How ``data/real_speech/librispeech_train/readers.csv`` got its transcripts, with pocketsphinx
     (command line: python -m course_utils.transcribe).
     """
     import csv
@@ -310,6 +311,9 @@ def transcribe_table(table, progress: bool = True) -> int:
 
     from course_utils import env
 
+    recognisers = {"whisper": transcribe, "pocketsphinx": pocketsphinx}
+    if recogniser not in recognisers:
+        raise ValueError(f"recogniser must be one of {sorted(recognisers)}, not {recogniser!r}")
     table = Path(table)
     with open(table, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -317,7 +321,7 @@ def transcribe_table(table, progress: bool = True) -> int:
         raise ValueError(f"{table}: expected a CSV with a 'file' column")
     for row in tqdm(rows, desc="recognising", disable=not progress):
         wav, sr = audio.load(table.parent / row["file"])
-        row["text"] = transcribe(wav, sr, name=row["file"]).text
+        row["text"] = recognisers[recogniser](wav, sr, name=row["file"]).text
     fields = list(rows[0])
     with env.atomic_path(table) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -329,6 +333,7 @@ def transcribe_table(table, progress: bool = True) -> int:
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m course_utils.transcribe TABLE.csv  (a CSV with a 'file' column)")
-    print(f"{transcribe_table(sys.argv[1])} recordings recognised into {sys.argv[1]}")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m course_utils.transcribe TABLE.csv [whisper|pocketsphinx]  (a CSV with a "
+                 "'file' column; the default recogniser is whisper)")
+    print(f"{transcribe_table(*sys.argv[1:])} recordings recognised into {sys.argv[1]}")

@@ -283,22 +283,19 @@ def test_config_round_trip_and_errors():
 
 
 def test_a_setting_added_later_keeps_the_cached_checkpoints_names():
-    """nearest_k, vocoder and real_transcripts came after the course's checkpoints: at their defaults they
-    are not part of the key, so a learner's cached espeak-ng cloner is still found; set, they name
-    another checkpoint."""
+    """nearest_k and vocoder came after the course's checkpoints: at their defaults they are not part of
+    the key, so a learner's cached espeak-ng cloner is still found; set, they name another checkpoint."""
     import hashlib
     import json
 
     config = cloning.ClonerConfig.for_profile("quick")
     old = config.to_dict()
     old.pop("symbols")
-    for name in ("nearest_k", "vocoder", "real_transcripts"):
+    for name in ("nearest_k", "vocoder"):
         old.pop(name)
     assert config.key() == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:10]
     assert cloning.ClonerConfig.for_profile("quick", nearest_k=8).key() != config.key()
     assert cloning.ClonerConfig.for_profile("quick", vocoder="hifigan").key() != config.key()
-    real = cloning.ClonerConfig.with_real_speech("quick")        # the stage on Whisper's transcripts
-    assert real.key() != cloning.ClonerConfig.with_real_speech("quick", real_transcripts="").key()
 
 
 # -- the cloning score -------------------------------------------------------------------------

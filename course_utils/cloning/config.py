@@ -15,16 +15,14 @@ PROFILES = ("quick", "full")
 #: The real-speech stage of each profile (``ClonerConfig.with_real_speech``): optimiser steps on the
 #: espeak-ng corpus plus the real readers, each real recording ``real_repeat`` times per epoch.
 #: Settings added after checkpoints were cached, with the default that leaves them out of ``ClonerConfig.key``.
-LATER_SETTINGS = {"nearest_k": 0, "vocoder": "griffin-lim", "real_transcripts": ""}
+LATER_SETTINGS = {"nearest_k": 0, "vocoder": "griffin-lim"}
 #: Settings that change how a trained model is heard, not how it is trained: a resumed training run
 #: may differ in these (``cloning.train_model``).
 SYNTHESIS_SETTINGS = ("match_spectrum", "nearest_k", "griffin_lim_iters", "vocoder")
 #: The vocoders a cloner can use (``ClonerConfig.vocoder``; course_utils.vocoder).
 VOCODERS = ("griffin-lim", "hifigan")
-REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=2,
-                             real_transcripts="whisper-tiny.en"),
-               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=2,
-                            real_transcripts="whisper-tiny.en")}
+REAL_SPEECH = {"quick": dict(real_steps=1200, real_repeat=4, match_spectrum=True, nearest_k=2),
+               "full": dict(real_steps=8000, real_repeat=4, match_spectrum=True, nearest_k=2)}
 #: The course checkpoint (``ClonerConfig.speaking()``, shipped in ``course_utils/weights``, notebook 08): the
 #: quick architecture made wider and deeper, HiFi-GAN's features (22.05 kHz, 80 mels to 8 kHz), three times
 #: the data and five times the steps; trained once by ``python -m course_utils train-checkpoint``.
@@ -107,9 +105,6 @@ class ClonerConfig:
     real_repeat: int = 4
     real_lr: float = 1e-3
     real_warmup: int = 30
-    # the recogniser whose words the readers carry (voices.librispeech_readers): a stage trained on
-    # other transcripts (pocketsphinx's, before) is another stage, with another cached checkpoint
-    real_transcripts: str = ""
     # synthesis: give clones the references' spectrum (model.match_statistics; off: gv_postfilter)
     match_spectrum: bool = False
     # ... then give each frame the mean log magnitude of its nearest_k nearest reference frames

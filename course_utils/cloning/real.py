@@ -2,8 +2,8 @@
 
 The first stage (notebook 08) trains on espeak-ng voices, whose phoneme spans are exact. A
 recording of a person comes with neither spans nor, for the bundled LibriSpeech readers, a
-transcript. The course makes both itself, offline: Whisper tiny.en recognised the words
-(``voices.librispeech_readers``, made by ``python -m course_utils.transcribe``), and the
+transcript. The course makes both itself, offline: pocketsphinx recognised the words
+(``voices.librispeech_readers``, made by ``python -m course_utils.transcribe TABLE pocketsphinx``), and the
 first-stage cloner aligns them (:func:`cloning.alignment.align`: its own synthesis of the words, then DTW
 against the recording). Training then continues on both corpora, so the synthesiser hears real
 voices, and real speaker embeddings, next to the synthetic ones.

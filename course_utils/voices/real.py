@@ -154,7 +154,7 @@ def librispeech_readers(split: str = "train") -> Corpus:
     ``"train"``: the readers the cloner's real-speech stage learns from; ``"validation"``: readers
     held out of training to choose its settings; ``"test"``: 20 readers held out of everything
     (``data/real_speech/librispeech``), on which the course reports. The training and
-    validation items carry the words Whisper tiny.en recognised in them (``text``, see
+    validation items carry the words pocketsphinx recognised in them (``text``, see
     ``data/real_speech/README.md``); test items have no text.
     """
     import csv
