@@ -142,7 +142,8 @@ def student_cache(tmp_path_factory):
 
     Their stubs must never write into the cache that the solutions filled (or that a learner
     uses), and the tests must give the same result in any order: copy what is there, or start
-    empty when nothing is.
+    empty when nothing is. The copy (the whole cache after the notebooks: gigabytes, where /tmp may
+    be memory) is removed after the student runs, not kept until the session ends.
     """
     source = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
     target = tmp_path_factory.mktemp("student") / "cache"
@@ -150,7 +151,8 @@ def student_cache(tmp_path_factory):
         shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("*.tmp", "*.lock"))
     else:
         target.mkdir()
-    return target
+    yield target
+    shutil.rmtree(target, ignore_errors=True)
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
