@@ -117,6 +117,25 @@ def test_a_misheard_recording_is_left_out_of_training_and_said(tiny_cloner, caps
         finetune.finetune(tiny_cloner, [(a, None), (b, None)], sr, steps=1, postfilter=False)
 
 
+def test_a_recording_the_recogniser_cannot_transcribe_is_left_out_and_said(tiny_cloner, capsys, monkeypatch):
+    """Found on a held-out LibriSpeech reader: Whisper heard no words in a 2.1-s part of the references.
+    Fine-tuning leaves that recording out (still enrolled) and says so; with none left it is refused."""
+    (a, sr), (b, _) = lj(2), lj(3)
+
+    def recognise(wav, sr, name=""):
+        if len(wav) == len(b):
+            raise transcribe.TranscriptionError(f"{name}: the recogniser heard no words in 2.1 s of sound")
+        return transcribe.Transcript("in being comparatively modern", 1.0, 0.0)
+
+    monkeypatch.setattr(transcribe, "transcribe", recognise)
+    tuned = finetune.finetune(tiny_cloner, [(a, None), (b, None)], sr, steps=1, postfilter=False)
+    said = capsys.readouterr().out
+    assert "recording 2 of 2: the recogniser heard no words" in said and "left out of training" in said
+    assert tuned.finetune_result.steps == 1
+    with pytest.raises(finetune.FinetuneError, match="no recording left to train on"):
+        finetune.finetune(tiny_cloner, [(b, None)], sr, steps=1, postfilter=False)
+
+
 @pytest.mark.parametrize("text", ["Banana.", " ".join(["a long paragraph that was never read"] * 12)])
 def test_finetune_refuses_a_transcript_that_cannot_be_the_recording(tiny_cloner, text):
     (a, sr), (b, _) = lj(2), lj(4)

@@ -61,17 +61,21 @@ def prepare(cloner: VoiceCloner, pairs, sr: int, check: Sequence[bool] = (),
     """Enrol the speaker of ``pairs`` of ``(wav, transcript)`` and align each pair into an Example;
     each pair whose ``check`` is true is also compared with what the recogniser hears
     (:func:`transcribe.check_transcript`). A pair whose ``recognised`` is true (its words came from
-    the recogniser) and whose words cannot be the recording's (:func:`check_speaking_rate`) is left
-    out of training, with a line saying so; a given transcript is refused. :func:`finetune` calls it
-    after :func:`transcribe_missing` (used by finetune.finetune)."""
+    the recogniser) and whose words cannot be the recording's (:func:`check_speaking_rate`), or in
+    which the recogniser heard none (transcript still ``None``), is left out of training, with a line
+    saying so; a given transcript is refused. :func:`finetune` calls it after
+    :func:`transcribe_missing` (used by finetune.finetune)."""
     pairs = _check_pairs(pairs)
-    if any(text is None for _, text in pairs):
+    if any(text is None and not (i < len(recognised) and recognised[i]) for i, (_, text) in enumerate(pairs)):
         raise FinetuneError("prepare needs every transcript: fill the missing ones with transcribe_missing")
     start = time.perf_counter()
     voice = cloner.enroll([w for w, _ in pairs], sr)
     examples, left_out = [], []
     for i, (wav, text) in enumerate(pairs, 1):
         name = f"recording {i} of {len(pairs)}"
+        if text is None:                   # the recogniser heard no words: transcribe_missing said so
+            left_out.append(f"{name}: no words heard")
+            continue
         try:
             result = align(cloner, wav, sr, text, speaker=voice, name=name)   # refuses a far too short/long text
         except FinetuneError as exc:
@@ -93,14 +97,19 @@ def prepare(cloner: VoiceCloner, pairs, sr: int, check: Sequence[bool] = (),
 
 def transcribe_missing(pairs: list, sr: int) -> list[tuple[np.ndarray, str]]:
     """``pairs`` with every ``None`` transcript recognised by :func:`transcribe.transcribe` (Whisper),
-    and a line saying what it heard for each (used by finetune.finetune)."""
+    and a line saying what it heard for each; a recording it cannot transcribe (too short, no words
+    heard) keeps ``None``, and its line says it is left out of training (used by finetune.finetune)."""
     out = []
     for i, (wav, text) in enumerate(pairs, 1):
         if text is None:
-            heard = transcribe.transcribe(wav, sr, name=f"recording {i} of {len(pairs)}")
-            print(f"recording {i} of {len(pairs)}: no transcript given; recognised (Whisper tiny.en) as "
-                  f"{heard.text!r}")
-            text = heard.text
+            try:
+                heard = transcribe.transcribe(wav, sr, name=f"recording {i} of {len(pairs)}")
+            except transcribe.TranscriptionError as exc:
+                print(f"{exc}; it is left out of training (still enrolled)")
+            else:
+                print(f"recording {i} of {len(pairs)}: no transcript given; recognised (Whisper tiny.en) as "
+                      f"{heard.text!r}")
+                text = heard.text
         out.append((wav, text))
     return out
 
