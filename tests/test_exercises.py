@@ -142,8 +142,9 @@ def student_cache(tmp_path_factory):
 
     Their stubs must never write into the cache that the solutions filled (or that a learner
     uses), and the tests must give the same result in any order: copy what is there, or start
-    empty when nothing is. The copy (the whole cache after the notebooks: gigabytes, where /tmp may
-    be memory) is removed after the student runs, not kept until the session ends.
+    empty when nothing is. The copy (the whole cache after the notebooks: about 260 MB on a clean
+    run, more in a learner's cache, and /tmp may be memory) is removed after the student runs, not
+    kept until the session ends.
     """
     source = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
     target = tmp_path_factory.mktemp("student") / "cache"
