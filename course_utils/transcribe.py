@@ -14,11 +14,11 @@ recordings almost perfectly (``python -m benchmarks intelligibility`` measures i
 Whisper also gives the words of recordings that come without a transcript: :func:`transcribe` is
 ``recognise`` with the refusals a learner needs (too short, silent, no word heard)::
 
-    result = transcribe.transcribe(wav, sr)      # Transcript(text='in being comparatively modern', ...)
+    result = transcribe.transcribe(wav, sr)      # Transcript(text='in being comparatively modern.', ...)
 
 Fine-tuning (``finetune.finetune``) calls it for every recording whose transcript is ``None``
 and says what it heard. On the 32 LJ Speech recordings in ``data/real_speech`` it gets 5.2 % of
-the words wrong (``python -m benchmarks real_voices`` records the rate), so a recognised
+the words wrong (``python -m benchmarks intelligibility`` measured it), so a recognised
 transcript is nearly as good as a typed one; a recording that is not speech is refused.
 
 **pocketsphinx**, the classic baseline (:func:`pocketsphinx`): the ``pocketsphinx`` wheel ships
@@ -195,9 +195,9 @@ def check_transcript(transcript: str, wav, sr: int, name: str = "recording") -> 
         raise TranscriptionError(f"{name}: the transcript does not match the recording: the recogniser heard "
                                  f"{heard[:120]!r}, which misses {rate:.0%} of the words of {transcript[:80]!r} "
                                  f"(true transcripts miss at most about 20 %; the limit is {MISMATCH_WER:.0%}). "
-                                 "Give the words spoken in it, or None to have them recognised; if you are sure it is right (the recogniser "
-                                 "struggles with some accents), pass check_transcripts=False (--trust-transcripts "
-                                 "on the command line)")
+                                 "Give the words spoken in it, or None to have them recognised; if you are sure it "
+                                 "is right (the recogniser struggles with some accents), pass "
+                                 "check_transcripts=False (--trust-transcripts on the command line)")
     return rate
 
 
