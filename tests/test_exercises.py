@@ -113,6 +113,13 @@ def test_solution_notebook_hygiene(path):
                 assert line.lstrip("#").strip() in NBVAL_MARKERS, (
                     f"{path.name}: {line!r} is not an nbval marker nbval recognises; put the reason on the next line")
     for cell in code:
+        # a compared output must not hold a package's full version: "pandas 3.1.1" failed CI once PyPI had 3.1.2
+        if "NBVAL_IGNORE_OUTPUT" not in cell.source:
+            for use in re.finditer(r"__version__(\S{0,20})", cell.source):
+                assert use.group(1).startswith('.split(".")[0]'), (
+                    f"{path.name}: a compared cell prints a full package version (it changes with every release); "
+                    f"print the major version or mark the cell NBVAL_IGNORE_OUTPUT:\n{cell.source[:200]}")
+    for cell in code:
         if MEASUREMENT in cell.metadata.get("tags", []):
             assert not {"checker", "parameters"} & set(cell.metadata["tags"]) and "BEGIN SOLUTION" not in cell.source, (
                 f"{path.name}: a parameters, checker or exercise cell cannot be tagged {MEASUREMENT!r}:\n{cell.source[:200]}")
